@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Records exchanged between the BPF dispatcher and the user-space scheduler.
+ *
+ * This header is included by both sides: the BPF program (with vmlinux.h
+ * types) and the C++ daemon (with <linux/types.h>). The C++ side checks the
+ * sizes with static_asserts, so a layout change breaks the build, not the
+ * running scheduler.
+ */
+#ifndef SCX_RUSTLAND_INTF_H
+#define SCX_RUSTLAND_INTF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+typedef __s32 s32;
+typedef __u32 u32;
+typedef __s64 s64;
+typedef __u64 u64;
+#endif
+
+enum rl_consts {
+	/* Upper bound of CPU ids the dispatcher tracks (cpu_map, DSQ ids). */
+	RL_MAX_CPUS = 1024,
+	/* DSQ shared by all CPUs, for tasks that may run anywhere. */
+	RL_SHARED_DSQ = RL_MAX_CPUS,
+	/* DSQ that only ever holds the user-space scheduling thread. */
+	RL_SCHED_DSQ = RL_MAX_CPUS + 1,
+	/* Ring capacity in records, for either direction. */
+	RL_RING_RECORDS = 8192,
+	/* Capacity of the tgid -> latency class map (filled by a later API). */
+	RL_MAX_LATENCY_HINTS = 4096,
+};
+
+/* rl_dispatched_task.cpu: let the first CPU that becomes free run the task. */
+#define RL_CPU_ANY (-1)
+
+/* rl_queued_task.flags */
+enum rl_queued_flags {
+	/* The task is gone: user space drops what it knows about the pid. */
+	RL_QUEUED_EXITING = 1u << 0,
+	/* The task was woken up (as opposed to preempted or yielding). */
+	RL_QUEUED_WAKEUP = 1u << 1,
+};
+
+/* rl_dispatched_task.flags */
+enum rl_dispatch_flags {
+	/* Preempt whatever runs on the target CPU (interactive tasks). */
+	RL_DISPATCH_PREEMPT = 1u << 0,
+};
+
+/* Per-task latency class; the dispatcher copies it into each record. */
+enum rl_latency_class {
+	RL_LATENCY_NORMAL = 0,
+	RL_LATENCY_CRITICAL = 1,
+};
+
+/* BPF -> user space: a task that needs a scheduling decision. */
+struct rl_queued_task {
+	s32 pid;
+	s32 cpu;		/* CPU the task last ran on */
+	u32 flags;		/* enum rl_queued_flags */
+	u32 latency_class;	/* enum rl_latency_class */
+	u64 nr_cpus_allowed;
+	u64 sum_exec_runtime;	/* total CPU time, ns */
+	u64 exec_runtime;	/* CPU time since the task last slept, ns */
+	u64 nvcsw;		/* voluntary context switches so far */
+	u64 weight;		/* 100 is nice 0 */
+	u64 enq_cnt;		/* generation: bumped at every enqueue */
+	u64 timestamp;		/* bpf_ktime_get_ns() at enqueue */
+};
+
+/* User space -> BPF: where and how to run a queued task. */
+struct rl_dispatched_task {
+	s32 pid;
+	s32 cpu;		/* target CPU, or RL_CPU_ANY */
+	u32 flags;		/* enum rl_dispatch_flags */
+	u32 pad;
+	u64 slice_ns;
+	u64 vtime;		/* ordering key inside the target DSQ */
+	u64 enq_cnt;		/* generation of the record this answers */
+};
+
+/* Why the kernel (or we) ended the BPF scheduler; filled in ops.exit. */
+enum rl_exit_consts {
+	RL_EXIT_REASON_LEN = 128,
+	RL_EXIT_MSG_LEN = 1024,
+};
+
+struct rl_exit_info {
+	s32 kind;		/* enum scx_exit_kind, 0 while running */
+	u32 pad;
+	s64 exit_code;		/* SCX_ECODE_* bits */
+	char reason[RL_EXIT_REASON_LEN];
+	char msg[RL_EXIT_MSG_LEN];
+};
+
+#endif /* SCX_RUSTLAND_INTF_H */
