@@ -1,0 +1,209 @@
+#include "dispatcher/bpf_dispatcher.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "rustland.skel.h"
+
+namespace rustland::dispatcher {
+namespace {
+
+constexpr const char* kSchedExtDir = "/sys/kernel/sched_ext";
+
+std::string read_first_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// The .bss words are shared with BPF programs running on other CPUs.
+template <typename T>
+T load_shared(const volatile T& word) {
+    return std::atomic_ref<T>(const_cast<T&>(word)).load(std::memory_order_acquire);
+}
+
+template <typename T>
+void store_shared(volatile T& word, T value) {
+    std::atomic_ref<T>(const_cast<T&>(word)).store(value, std::memory_order_release);
+}
+
+int on_queued_record(void* ctx, void* data, size_t size) {
+    if (size < sizeof(rl_queued_task))
+        return 0;  // not ours; cannot happen with a matching BPF object
+    rl_queued_task record;
+    std::memcpy(&record, data, sizeof(record));
+    static_cast<QueuedSink*>(ctx)->on_queued(record);
+    return 0;
+}
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+bool libbpf_verbose = false;
+
+int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
+    if (level == LIBBPF_DEBUG && !libbpf_verbose)
+        return 0;
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof(line), format, args);
+    std::string_view text(line, n < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(line) - 1));
+    while (!text.empty() && text.back() == '\n')
+        text.remove_suffix(1);
+    spdlog::log(level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug, "libbpf: {}", text);
+    return 0;
+}
+
+}  // namespace
+
+void route_libbpf_logs(bool verbose) {
+    libbpf_verbose = verbose;
+    libbpf_set_print(libbpf_log);
+}
+
+void check_kernel_ready() {
+    if (access(kSchedExtDir, F_OK) != 0)
+        throw Error(Error::Kind::NoSchedExt,
+                    "This kernel has no sched_ext support (CONFIG_SCHED_CLASS_EXT is not set: "
+                    "/sys/kernel/sched_ext does not exist); it needs Linux 6.12 or newer built with it.");
+    const std::string state = read_first_line(std::string(kSchedExtDir) + "/state");
+    if (!state.empty() && state != "disabled") {
+        std::string ops = read_first_line(std::string(kSchedExtDir) + "/root/ops");
+        throw Error(Error::Kind::Busy,
+                    "Another sched_ext scheduler" + (ops.empty() ? "" : " (" + ops + ")") +
+                        " is already attached (state: " + state + "); stop it before starting scx-rustland.");
+    }
+}
+
+BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sink_(sink) {
+    skel_ = rustland_bpf__open();
+    if (!skel_)
+        throw Error(Error::Kind::Failure, "Cannot open the BPF dispatcher: " + errno_text(errno) + ".");
+
+    auto* ops = skel_->struct_ops.rustland_ops;
+    if (options.partial)
+        ops->flags |= skel_->rodata->switch_partial_flag;
+    ops->exit_dump_len = options.exit_dump_len;
+    // Lets the kernel tell us if a CPU came or went between now and attach.
+    const std::string seq = read_first_line(std::string(kSchedExtDir) + "/hotplug_seq");
+    if (!seq.empty())
+        ops->hotplug_seq = std::stoull(seq);
+
+    skel_->rodata->usersched_pid = options.scheduler_tid;
+    skel_->rodata->slice_ns = options.slice_ns;
+    skel_->rodata->full_user = options.full_user;
+    skel_->rodata->debug = options.debug;
+
+    if (int err = rustland_bpf__load(skel_)) {
+        rustland_bpf__destroy(skel_);
+        std::string hint = (err == -EPERM || err == -EACCES)
+                               ? " (loading a BPF scheduler needs root, or CAP_BPF and CAP_SYS_ADMIN)"
+                               : "";
+        throw Error(Error::Kind::Failure,
+                    "Cannot load the BPF dispatcher: " + errno_text(err) + hint + ".");
+    }
+
+    queued_ = ring_buffer__new(bpf_map__fd(skel_->maps.queued), on_queued_record, &sink_, nullptr);
+    dispatched_ = user_ring_buffer__new(bpf_map__fd(skel_->maps.dispatched), nullptr);
+    if (!queued_ || !dispatched_) {
+        const int err = errno;
+        ring_buffer__free(queued_);
+        user_ring_buffer__free(dispatched_);
+        rustland_bpf__destroy(skel_);
+        throw Error(Error::Kind::Failure, "Cannot map the dispatcher's ring buffers: " + errno_text(err) + ".");
+    }
+}
+
+BpfDispatcher::~BpfDispatcher() {
+    detach();
+    user_ring_buffer__free(dispatched_);
+    ring_buffer__free(queued_);
+    rustland_bpf__destroy(skel_);
+}
+
+void BpfDispatcher::attach() {
+    link_ = bpf_map__attach_struct_ops(skel_->maps.rustland_ops);
+    if (link_)
+        return;
+    const int err = errno;
+    if (err == EBUSY || err == EEXIST)
+        check_kernel_ready();  // names the scheduler that is there
+    throw Error(err == EBUSY ? Error::Kind::Busy : Error::Kind::Failure,
+                "Cannot attach the scheduler: " + errno_text(err) + ".");
+}
+
+void BpfDispatcher::detach() {
+    if (!link_)
+        return;
+    bpf_link__destroy(link_);
+    link_ = nullptr;
+}
+
+int BpfDispatcher::drain_queued() { return ring_buffer__consume(queued_); }
+
+bool BpfDispatcher::submit(const rl_dispatched_task& decision) {
+    void* slot = user_ring_buffer__reserve(dispatched_, sizeof(decision));
+    if (!slot)
+        return false;
+    std::memcpy(slot, &decision, sizeof(decision));
+    user_ring_buffer__submit(dispatched_, slot);
+    return true;
+}
+
+unsigned BpfDispatcher::free_cpus(std::span<const unsigned> cpus) const {
+    unsigned free = 0;
+    for (unsigned cpu : cpus)
+        free += cpu < RL_MAX_CPUS && load_shared(skel_->bss->cpu_map[cpu]) == 0;
+    return free;
+}
+
+void BpfDispatcher::publish(std::uint64_t nr_scheduled, std::uint64_t effective_slice_ns, bool drained) {
+    store_shared<__u64>(skel_->bss->effective_slice_ns, effective_slice_ns);
+    store_shared<__u64>(skel_->bss->nr_scheduled, nr_scheduled);
+    if (drained)
+        store_shared<__u64>(skel_->bss->nr_queued, 0);
+}
+
+bool BpfDispatcher::exited() const { return load_shared(skel_->bss->exit_info.kind) != 0; }
+
+KernelCounters BpfDispatcher::counters() const {
+    const auto* bss = skel_->bss;
+    KernelCounters c;
+    c.nr_queued = load_shared(bss->nr_queued);
+    c.nr_scheduled = load_shared(bss->nr_scheduled);
+    c.nr_running = load_shared(bss->nr_running);
+    c.user = load_shared(bss->nr_user_dispatches);
+    c.kernel = load_shared(bss->nr_kernel_dispatches);
+    c.cancel = load_shared(bss->nr_cancel_dispatches);
+    c.bounce = load_shared(bss->nr_bounce_dispatches);
+    c.failed = load_shared(bss->nr_failed_dispatches);
+    c.congested = load_shared(bss->nr_sched_congested);
+    c.exit_drops = load_shared(bss->nr_exit_drops);
+    c.heartbeats = load_shared(bss->nr_heartbeats);
+    return c;
+}
+
+ExitInfo BpfDispatcher::exit_info() const {
+    const auto& ei = skel_->bss->exit_info;
+    ExitInfo info;
+    info.kind = load_shared(ei.kind);
+    info.exit_code = ei.exit_code;
+    info.reason.assign(ei.reason, strnlen(ei.reason, sizeof(ei.reason)));
+    info.message.assign(ei.msg, strnlen(ei.msg, sizeof(ei.msg)));
+    info.restart = (static_cast<std::uint64_t>(info.exit_code) & skel_->rodata->exit_restart_code) != 0;
+    return info;
+}
+
+void BpfDispatcher::wake_scheduler() { store_shared<__u64>(skel_->bss->usersched_needed, 1); }
+
+}  // namespace rustland::dispatcher

@@ -1,0 +1,115 @@
+// The BPF dispatcher, seen from user space: load, attach, detach, and the
+// two rings the scheduling thread uses to talk to it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "intf.h"
+
+struct rustland_bpf;
+struct ring_buffer;
+struct user_ring_buffer;
+struct bpf_link;
+
+namespace rustland::dispatcher {
+
+static_assert(sizeof(rl_queued_task) == 72, "BPF and user space disagree on rl_queued_task");
+static_assert(sizeof(rl_dispatched_task) == 40, "BPF and user space disagree on rl_dispatched_task");
+
+// An error a person can act on; `what()` is one sentence.
+class Error : public std::runtime_error {
+public:
+    enum class Kind { Failure, NoSchedExt, Busy };
+    Error(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+    Kind kind() const { return kind_; }
+
+private:
+    Kind kind_;
+};
+
+struct LoadOptions {
+    pid_t scheduler_tid = 0;        // the thread BPF treats as the scheduler
+    std::uint64_t slice_ns = 0;     // kernel shortcuts' slice until the policy sets one
+    bool full_user = false;
+    bool partial = false;
+    bool debug = false;
+    std::uint32_t exit_dump_len = 0;
+};
+
+// Counters kept by the BPF side (cumulative since attach).
+struct KernelCounters {
+    std::uint64_t nr_queued = 0, nr_scheduled = 0, nr_running = 0;
+    std::uint64_t user = 0, kernel = 0, cancel = 0, bounce = 0, failed = 0;
+    std::uint64_t congested = 0, exit_drops = 0, heartbeats = 0;
+};
+
+struct ExitInfo {
+    int kind = 0;                   // enum scx_exit_kind; 0 = still running
+    std::int64_t exit_code = 0;
+    std::string reason;
+    std::string message;
+    bool restart = false;           // the kernel asks us to attach again (CPU hotplug)
+};
+
+// Receives each queued record while the scheduling thread drains the ring.
+class QueuedSink {
+public:
+    virtual void on_queued(const rl_queued_task& task) = 0;
+
+protected:
+    ~QueuedSink() = default;
+};
+
+class BpfDispatcher {
+public:
+    // Opens and loads the BPF program (not yet scheduling anything).
+    BpfDispatcher(const LoadOptions& options, QueuedSink& sink);
+    ~BpfDispatcher();
+    BpfDispatcher(const BpfDispatcher&) = delete;
+    BpfDispatcher& operator=(const BpfDispatcher&) = delete;
+
+    // Makes the kernel use this scheduler. Throws Error{Busy} if another
+    // scheduler got there first.
+    void attach();
+    // Gives the CPUs back to the fair class; idempotent.
+    void detach();
+
+    // --- Scheduling thread (no allocation, no blocking syscalls) ---
+    // Hands every available queued record to the sink; returns how many.
+    int drain_queued();
+    // Queues one decision for the kernel; false if the ring is full.
+    bool submit(const rl_dispatched_task& decision);
+    // How many of these CPUs have no task running right now (the scheduler's
+    // own CPU counts as free: it is about to yield).
+    unsigned free_cpus(std::span<const unsigned> cpus) const;
+    // Tells BPF what user space holds, so it knows when to run us.
+    void publish(std::uint64_t nr_scheduled, std::uint64_t effective_slice_ns, bool drained);
+    bool exited() const;
+
+    // --- Any thread ---
+    KernelCounters counters() const;
+    ExitInfo exit_info() const;
+    // Asks BPF to run the scheduling thread soon (e.g. to notice a stop request).
+    void wake_scheduler();
+
+private:
+    QueuedSink& sink_;
+    rustland_bpf* skel_ = nullptr;
+    ring_buffer* queued_ = nullptr;
+    user_ring_buffer* dispatched_ = nullptr;
+    bpf_link* link_ = nullptr;
+};
+
+// Fails with one clear sentence unless this kernel can take a new scheduler now.
+void check_kernel_ready();
+
+// Routes libbpf's messages to our log: warnings always, debug output if verbose.
+void route_libbpf_logs(bool verbose);
+
+}  // namespace rustland::dispatcher
