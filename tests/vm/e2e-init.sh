@@ -1,0 +1,122 @@
+#!/bin/sh
+# /init of the end-to-end VM test: scx-rustland on a real sched_ext kernel.
+# Each block starts the daemon, checks one behaviour from the outside (sysfs,
+# dmesg, exit status, its own stats line) and stops it again.
+. /usr/lib/scx-vm/guest-lib.sh
+guest_setup
+guest_watchdog 900
+
+LOG=/tmp/rustland.log
+RL_PID=
+
+# start_rustland [OPTIONS...]: start the daemon in the background, logging
+# one stats line per second, and wait until the kernel reports it enabled.
+start_rustland() {
+	: >"$LOG"
+	scx-rustland --stats 1 "$@" >>"$LOG" 2>&1 &
+	RL_PID=$!
+	wait_for_state enabled 10
+}
+
+# stop_rustland SIGNAL: send it and wait for the exit; status in RL_RC.
+# (Not in a $(...) subshell: only this shell can wait for the daemon.)
+stop_rustland() {
+	kill -"$1" "$RL_PID"
+	wait "$RL_PID"
+	RL_RC=$?
+}
+
+# last_stat NAME: the value of NAME= in the daemon's latest stats line.
+last_stat() {
+	grep 'stats:' "$LOG" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# Lines in which the kernel reports a sched_ext failure.
+scx_errors() {
+	scx_dmesg | grep -Ei 'error|stall|fail' | grep -v 'unregistered from user space' || true
+}
+
+# dmesg_since MARK: kernel log lines after the line count MARK.
+dmesg_lines() { dmesg | wc -l; }
+dmesg_since() { dmesg | tail -n +"$(($1 + 1))"; }
+
+assert_eq "sched_ext starts disabled" disabled "$(sched_ext_state)"
+
+# --- Attach, then hold up under load ----------------------------------------
+check "attaches: state enabled within 10 s" start_rustland
+assert_eq "ops name is rustland" rustland "$(sched_ext_ops)"
+
+out=$(scx-rustland 2>&1); rc=$?
+assert_eq "a second instance is refused with exit code 4" 4 "$rc"
+assert_match "the refusal says why" "already attached" "$out"
+assert_eq "the first instance is still attached" enabled "$(sched_ext_state)"
+
+log "load: stress-ng cpu+fork+switch for 20 s, hackbench alongside"
+stress-ng --cpu 2 --fork 2 --switch 2 --timeout 20s --quiet &
+load=$!
+hackbench -g 4 -l 200 >/tmp/hackbench.log 2>&1
+hb=$?
+wait "$load"
+assert_eq "hackbench completed under the scheduler" 0 "$hb"
+sleep 1.5
+assert_eq "still enabled after the load" enabled "$(sched_ext_state)"
+assert_eq "no sched_ext error in dmesg" "" "$(scx_errors)"
+tail -n 3 "$LOG"
+user=$(last_stat user)
+assert_match "user-space dispatches happened (user=$user)" '^[1-9][0-9]*$' "$user"
+assert_eq "no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
+
+# --- Clean detach on SIGINT and SIGTERM --------------------------------------
+for sig in INT TERM; do
+	[ "$sig" = TERM ] && check "reattaches for SIGTERM" start_rustland
+	mark=$(dmesg_lines)
+	stop_rustland "$sig"
+	assert_eq "SIG$sig: exit status 0" 0 "$RL_RC"
+	assert_eq "SIG$sig: state disabled" disabled "$(sched_ext_state)"
+	assert_match "SIG$sig: kernel logs a clean unregistration" \
+		'unregistered from user space' "$(dmesg_since "$mark")"
+done
+
+# --- SIGKILL: the kernel falls back to the fair class ------------------------
+check "attaches for SIGKILL" start_rustland
+kill -KILL "$RL_PID"
+wait "$RL_PID"
+check "after SIGKILL the kernel disables sched_ext" wait_for_state disabled 10
+check "the machine keeps running tasks after SIGKILL" \
+	stress-ng --cpu 2 --timeout 2s --quiet
+
+# --- Partial mode: only SCHED_EXT tasks ---------------------------------------
+check "attaches in partial mode" start_rustland --partial
+sleep 30 &
+fair=$!
+sched-ext-run stress-ng --cpu 1 --timeout 6s --quiet &
+ext=$!
+sleep 4
+assert_match "an ordinary task stays on the fair class" 'ext\.enabled +: +0|^$' \
+	"$(grep 'ext.enabled' /proc/$fair/sched)"
+assert_match "a SCHED_EXT task is scheduled by rustland" 'ext\.enabled +: +1' \
+	"$(grep 'ext.enabled' /proc/$ext/sched)"
+wait "$ext"
+sleep 1.5
+user=$(last_stat user)
+assert_match "partial mode: user-space dispatches happened (user=$user)" '^[1-9][0-9]*$' "$user"
+kill "$fair"
+stop_rustland INT
+assert_eq "partial mode: clean exit" 0 "$RL_RC"
+
+# --- CPU hotplug: the daemon reattaches by itself -----------------------------
+check "attaches before hotplug" start_rustland
+echo 0 >/sys/devices/system/cpu/cpu1/online
+sleep 3
+check "reattached after CPU 1 went offline" wait_for_state enabled 10
+assert_match "the daemon logged the restart" 'reattaching' "$(cat "$LOG")"
+echo 1 >/sys/devices/system/cpu/cpu1/online
+sleep 3
+check "reattached after CPU 1 came back" wait_for_state enabled 10
+assert_eq "the same daemon process is still running" 0 "$(kill -0 "$RL_PID"; echo $?)"
+stop_rustland INT
+assert_eq "hotplug: clean exit" 0 "$RL_RC"
+assert_eq "no sched_ext error in dmesg at the end" "" "$(scx_errors)"
+
+scx_dmesg | tail -n 20
+finish
