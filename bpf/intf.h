@@ -84,6 +84,7 @@ struct rl_dispatched_task {
 enum rl_exit_consts {
 	RL_EXIT_REASON_LEN = 128,
 	RL_EXIT_MSG_LEN = 1024,
+	RL_EXIT_DUMP_LEN = 32768,	/* the kernel's default dump size */
 };
 
 struct rl_exit_info {
@@ -92,6 +93,7 @@ struct rl_exit_info {
 	s64 exit_code;		/* SCX_ECODE_* bits */
 	char reason[RL_EXIT_REASON_LEN];
 	char msg[RL_EXIT_MSG_LEN];
+	char dump[RL_EXIT_DUMP_LEN];	/* kernel's state dump at an error exit */
 };
 
 #endif /* SCX_RUSTLAND_INTF_H */

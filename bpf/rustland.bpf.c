@@ -65,6 +65,8 @@ struct rl_exit_info exit_info;
  */
 volatile u64 usersched_needed;
 static u64 usersched_last_run_at;
+/* Per CPU: the last task this CPU's ops.dispatch picked was the scheduler. */
+static bool sched_ran_last[RL_MAX_CPUS];
 static s32 usersched_cpu;
 
 struct {
@@ -196,6 +198,7 @@ static void queue_to_user(struct task_struct *p, u64 enq_flags)
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
 	if (!rec) {
 		count(&nr_sched_congested);
+		dbg("congested: pid %d scheduled by the kernel", p->pid);
 		scx_bpf_dsq_insert_vtime(p, RL_SHARED_DSQ, task_slice(),
 					 p->scx.dsq_vtime, enq_flags);
 		kick_idle_cpu_for(p);
@@ -262,16 +265,23 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
 }
 
-/* Insert one user-space decision into the DSQ it names. */
+/*
+ * Insert one user-space decision into the DSQ it names. Every decision goes
+ * through a vtime-ordered DSQ, so tasks keep the order user space chose them
+ * in; preemption is a kick, never an insertion at the head of a local DSQ,
+ * which would let a stream of preempting tasks bury the ones queued before.
+ */
 static void apply_decision(const struct rl_dispatched_task *d)
 {
 	struct task_struct *p;
 	struct task_ctx *tctx;
+	u64 kick = SCX_KICK_IDLE;
 	s32 cpu = d->cpu;
 
 	p = bpf_task_from_pid(d->pid);
 	if (!p) {
 		count(&nr_failed_dispatches);
+		dbg("failed: pid %d is gone", d->pid);
 		return;
 	}
 
@@ -279,30 +289,23 @@ static void apply_decision(const struct rl_dispatched_task *d)
 	tctx = lookup_task_ctx(p);
 	if (!tctx || tctx->enq_cnt != d->enq_cnt) {
 		count(&nr_cancel_dispatches);
+		dbg("cancel: pid %d decision for generation %llu is stale", d->pid, d->enq_cnt);
 		goto out;
+	}
+
+	/* Preempt on the CPU the task last ran on: its cache is warm there. */
+	if (d->flags & RL_DISPATCH_PREEMPT) {
+		cpu = scx_bpf_task_cpu(p);
+		kick = SCX_KICK_PREEMPT;
 	}
 
 	if (cpu != RL_CPU_ANY &&
 	    (cpu < 0 || cpu >= RL_MAX_CPUS || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))) {
 		count(&nr_bounce_dispatches);
+		dbg("bounce: pid %d may not run on CPU %d", d->pid, cpu);
 		cpu = RL_CPU_ANY;
 	} else {
 		count(&nr_user_dispatches);
-	}
-
-	/*
-	 * Preempting decisions go to the local DSQ of the CPU the task last ran
-	 * on (the only CPU a migration-disabled task may use), kicking out
-	 * whatever runs there.
-	 */
-	if (d->flags & RL_DISPATCH_PREEMPT) {
-		s32 prev = scx_bpf_task_cpu(p);
-
-		if (bpf_cpumask_test_cpu(prev, p->cpus_ptr)) {
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | prev, d->slice_ns,
-					   SCX_ENQ_PREEMPT);
-			goto out;
-		}
 	}
 
 	if (cpu == RL_CPU_ANY) {
@@ -310,7 +313,7 @@ static void apply_decision(const struct rl_dispatched_task *d)
 		kick_idle_cpu_for(p);
 	} else {
 		scx_bpf_dsq_insert_vtime(p, cpu, d->slice_ns, d->vtime, 0);
-		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+		scx_bpf_kick_cpu(cpu, kick);
 	}
 out:
 	bpf_task_release(p);
@@ -328,17 +331,28 @@ static long handle_dispatched(struct bpf_dynptr *dynptr, void *ctx)
 }
 
 /*
- * ops.dispatch: this CPU needs a task. Apply what user space decided, run the
- * scheduling thread if it has work, else take the next task from this CPU's
- * DSQ or the shared one. With nothing at all to run, let the previous task
- * keep the CPU instead of bouncing it through user space.
+ * ops.dispatch: this CPU needs a task. Apply what user space decided, then
+ * alternate between the scheduling thread (when it has work) and the tasks
+ * queued here: a scheduler that always went first would keep a busy CPU to
+ * itself and starve the tasks queued on it. With nothing at all to run, let
+ * the previous task keep the CPU instead of bouncing it through user space.
  */
 void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 {
+	/* CPU ids are below nr_cpu_ids <= RL_MAX_CPUS; the mask shows the verifier. */
+	bool *sched_ran = &sched_ran_last[(u32)cpu & (RL_MAX_CPUS - 1)];
+	bool tasks_queued;
+
 	bpf_user_ringbuf_drain(&dispatched, handle_dispatched, NULL, BPF_RB_NO_WAKEUP);
 
-	if (usersched_has_work(cpu) && scx_bpf_dsq_move_to_local(RL_SCHED_DSQ))
+	tasks_queued = scx_bpf_dsq_nr_queued(cpu) || scx_bpf_dsq_nr_queued(RL_SHARED_DSQ);
+	if ((!tasks_queued || !*sched_ran) && usersched_has_work(cpu) &&
+	    scx_bpf_dsq_move_to_local(RL_SCHED_DSQ)) {
+		*sched_ran = true;
 		return;
+	}
+	*sched_ran = false;
+
 	if (scx_bpf_dsq_move_to_local(cpu))
 		return;
 	if (scx_bpf_dsq_move_to_local(RL_SHARED_DSQ))
@@ -475,6 +489,7 @@ void BPF_STRUCT_OPS(rustland_exit, struct scx_exit_info *ei)
 {
 	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason), ei->reason);
 	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
+	bpf_probe_read_kernel_str(exit_info.dump, sizeof(exit_info.dump), ei->dump);
 	exit_info.exit_code = ei->exit_code;
 	exit_info.kind = ei->kind;
 }

@@ -1,6 +1,7 @@
 #include "cli/options.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 #include <map>
 
 #include "version.h"
@@ -51,7 +52,8 @@ ParseResult parse(int argc, char** argv) {
     app.add_option("--ordering", o.ordering,
                    "deadline: vruntime + CPU time since last sleep (default); "
                    "vruntime: weighted CPU time only")
-        ->transform(CLI::CheckedTransformer(orderings, CLI::ignore_case));
+        ->transform(CLI::CheckedTransformer(orderings, CLI::ignore_case))
+        ->option_text("deadline|vruntime");
     app.add_option("--exit-dump-len", o.exit_dump_len,
                    "Bytes of kernel debug dump kept when the scheduler is ejected (0: kernel default)")
         ->check(CLI::Range(0u, 1u << 24));
@@ -71,9 +73,7 @@ ParseResult parse(int argc, char** argv) {
         return code == 0 ? kExitOk : kExitUsage;
     }
     if (o.slice_us_min > o.slice_us) {
-        std::fprintf(stderr, "--slice-us-min (%llu) must not exceed --slice-us (%llu)\n",
-                     static_cast<unsigned long long>(o.slice_us_min),
-                     static_cast<unsigned long long>(o.slice_us));
+        fmt::print(stderr, "--slice-us-min ({}) must not exceed --slice-us ({})\n", o.slice_us_min, o.slice_us);
         return kExitUsage;
     }
     return o;

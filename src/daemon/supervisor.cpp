@@ -1,6 +1,7 @@
 #include "daemon/supervisor.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -61,6 +62,35 @@ void lock_memory() {
                     std::string("Cannot lock the daemon's memory (mlockall): ") + std::strerror(errno) + ".");
 }
 
+// Compaction may migrate even mlocked pages, and touching a migrated page
+// faults. vm.compact_unevictable_allowed=0 keeps our locked pages in place
+// while we run; the old value is restored when we stop (not after SIGKILL:
+// the setting is harmless to leave behind).
+class PinnedPagesGuard {
+public:
+    PinnedPagesGuard() {
+        std::ifstream in(kPath);
+        if (!(in >> saved_) || saved_ == "0" || !write("0"))
+            saved_.clear();
+        else
+            spdlog::debug("{}: {} -> 0 while attached", kPath, saved_);
+    }
+    ~PinnedPagesGuard() {
+        if (!saved_.empty())
+            write(saved_);
+    }
+    PinnedPagesGuard(const PinnedPagesGuard&) = delete;
+    PinnedPagesGuard& operator=(const PinnedPagesGuard&) = delete;
+
+private:
+    static constexpr const char* kPath = "/proc/sys/vm/compact_unevictable_allowed";
+    static bool write(const std::string& value) {
+        std::ofstream out(kPath);
+        return static_cast<bool>(out << value << '\n');
+    }
+    std::string saved_;
+};
+
 // Blocks the signals we handle in every thread and returns a signalfd for them.
 int take_signals() {
     sigset_t set;
@@ -119,6 +149,7 @@ private:
 };
 
 void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
+    pthread_setname_np(pthread_self(), "rustland-sched");
     tid.set_value(gettid());
     go_.acquire();
     if (bpf_ && !stop_.load()) {
@@ -129,7 +160,10 @@ void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
         }
         if (!dispatcher::harden_scheduling_thread())
             spdlog::warn("Cannot install the mmap guard on the scheduling thread: {}", std::strerror(errno));
-        fault_baseline_.store(thread_page_faults(tid_));
+        // getrusage, not procfs: reading a file here would allocate.
+        rusage usage{};
+        getrusage(RUSAGE_THREAD, &usage);
+        fault_baseline_.store(static_cast<std::uint64_t>(usage.ru_minflt + usage.ru_majflt));
         loop_.run(*bpf_, stop_);
     }
     const std::uint64_t one = 1;
@@ -210,6 +244,8 @@ Outcome Session::run() {
     }
     spdlog::error("The kernel ejected the scheduler: {}{}{}", info.reason, info.message.empty() ? "" : ": ",
                   info.message);
+    if (!info.dump.empty())
+        spdlog::error("Kernel debug dump:\n{}", info.dump);
     return Outcome::Ejected;
 }
 
@@ -219,6 +255,7 @@ int run(const cli::Options& options) {
     try {
         dispatcher::check_kernel_ready();
         lock_memory();
+        const PinnedPagesGuard pinned_pages;
         Fd signals(take_signals());
         for (;;) {
             Session session(options, signals.get());

@@ -9,7 +9,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <string_view>
 #include <fstream>
 
 #include <unistd.h>
@@ -55,12 +54,19 @@ bool libbpf_verbose = false;
 int libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
     if (level == LIBBPF_DEBUG && !libbpf_verbose)
         return 0;
-    char line[1024];
-    const int n = std::vsnprintf(line, sizeof(line), format, args);
-    std::string_view text(line, n < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(line) - 1));
-    while (!text.empty() && text.back() == '\n')
-        text.remove_suffix(1);
-    spdlog::log(level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug, "libbpf: {}", text);
+    // Verifier logs arrive as one long message: size the buffer to fit.
+    va_list copy;
+    va_copy(copy, args);
+    const int n = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    if (n <= 0)
+        return 0;
+    std::string text(static_cast<std::size_t>(n) + 1, '\0');
+    std::vsnprintf(text.data(), text.size(), format, args);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\0'))
+        text.pop_back();
+    // libbpf starts its own messages with "libbpf: " already.
+    spdlog::log(level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug, "{}", text);
     return 0;
 }
 
@@ -106,9 +112,10 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sin
 
     if (int err = rustland_bpf__load(skel_)) {
         rustland_bpf__destroy(skel_);
-        std::string hint = (err == -EPERM || err == -EACCES)
-                               ? " (loading a BPF scheduler needs root, or CAP_BPF and CAP_SYS_ADMIN)"
-                               : "";
+        const std::string hint =
+            err == -EPERM    ? " (loading a BPF scheduler needs root, or CAP_BPF and CAP_SYS_ADMIN)"
+            : err == -EACCES ? " (the kernel's verifier rejected it; its log is above)"
+                             : "";
         throw Error(Error::Kind::Failure,
                     "Cannot load the BPF dispatcher: " + errno_text(err) + hint + ".");
     }
@@ -200,6 +207,7 @@ ExitInfo BpfDispatcher::exit_info() const {
     info.exit_code = ei.exit_code;
     info.reason.assign(ei.reason, strnlen(ei.reason, sizeof(ei.reason)));
     info.message.assign(ei.msg, strnlen(ei.msg, sizeof(ei.msg)));
+    info.dump.assign(ei.dump, strnlen(ei.dump, sizeof(ei.dump)));
     info.restart = (static_cast<std::uint64_t>(info.exit_code) & skel_->rodata->exit_restart_code) != 0;
     return info;
 }

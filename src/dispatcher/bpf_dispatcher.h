@@ -54,6 +54,7 @@ struct ExitInfo {
     std::int64_t exit_code = 0;
     std::string reason;
     std::string message;
+    std::string dump;               // the kernel's debug dump (error exits only)
     bool restart = false;           // the kernel asks us to attach again (CPU hotplug)
 };
 
