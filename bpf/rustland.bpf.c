@@ -65,8 +65,13 @@ struct rl_exit_info exit_info;
  */
 volatile u64 usersched_needed;
 static u64 usersched_last_run_at;
-/* Per CPU: the last task this CPU's ops.dispatch picked was the scheduler. */
-static bool sched_ran_last[RL_MAX_CPUS];
+static bool usersched_running;
+/* Per CPU: what this CPU's ops.dispatch picked last, to take turns fairly. */
+struct dispatch_turns {
+	bool sched_ran;		/* the scheduling thread */
+	bool local_ran;		/* a task from this CPU's own DSQ */
+};
+static struct dispatch_turns turns[RL_MAX_CPUS];
 static s32 usersched_cpu;
 
 struct {
@@ -89,6 +94,7 @@ struct {
 
 struct task_ctx {
 	u64 enq_cnt;		/* generation of the latest queued record */
+	bool urgent;		/* user space last dispatched it with preemption */
 	u64 start_ts;		/* when the task last started running */
 	u64 exec_runtime;	/* CPU time since the task last woke up */
 };
@@ -250,6 +256,8 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
  */
 void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 {
+	struct task_ctx *tctx;
+
 	if (is_usersched_task(p)) {
 		scx_bpf_dsq_insert(p, RL_SCHED_DSQ, slice_ns, enq_flags);
 		return;
@@ -260,9 +268,22 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	queue_to_user(p, enq_flags);
-	/* A CPU that is idle now will call ops.dispatch and run the scheduler. */
-	if (enq_flags & SCX_ENQ_WAKEUP)
+	if (!(enq_flags & SCX_ENQ_WAKEUP))
+		return;
+	/*
+	 * No idle CPU took the task in select_cpu. If user space judged it
+	 * urgent last time (interactive or latency-critical), don't let it wait
+	 * for the next slice to end: preempt its previous CPU so the scheduler
+	 * runs now and decides. Otherwise an idle CPU, if any, will call
+	 * ops.dispatch and run the scheduler.
+	 */
+	tctx = lookup_task_ctx(p);
+	if (tctx && tctx->urgent && !usersched_running) {
+		wake_usersched();
+		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
+	} else {
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
+	}
 }
 
 /*
@@ -293,6 +314,7 @@ static void apply_decision(const struct rl_dispatched_task *d)
 		goto out;
 	}
 
+	tctx->urgent = d->flags & RL_DISPATCH_PREEMPT;
 	/* Preempt on the CPU the task last ran on: its cache is warm there. */
 	if (d->flags & RL_DISPATCH_PREEMPT) {
 		cpu = scx_bpf_task_cpu(p);
@@ -332,31 +354,41 @@ static long handle_dispatched(struct bpf_dynptr *dynptr, void *ctx)
 
 /*
  * ops.dispatch: this CPU needs a task. Apply what user space decided, then
- * alternate between the scheduling thread (when it has work) and the tasks
- * queued here: a scheduler that always went first would keep a busy CPU to
- * itself and starve the tasks queued on it. With nothing at all to run, let
- * the previous task keep the CPU instead of bouncing it through user space.
+ * take turns: the scheduling thread (when it has work) alternates with the
+ * queued tasks, and this CPU's own DSQ alternates with the shared one. Strict
+ * priorities would let a busy scheduler, or a stream of tasks aimed at this
+ * CPU, starve everything else. With nothing at all to run, let the previous
+ * task keep the CPU instead of bouncing it through user space.
  */
 void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 {
 	/* CPU ids are below nr_cpu_ids <= RL_MAX_CPUS; the mask shows the verifier. */
-	bool *sched_ran = &sched_ran_last[(u32)cpu & (RL_MAX_CPUS - 1)];
+	struct dispatch_turns *turn = &turns[(u32)cpu & (RL_MAX_CPUS - 1)];
 	bool tasks_queued;
 
 	bpf_user_ringbuf_drain(&dispatched, handle_dispatched, NULL, BPF_RB_NO_WAKEUP);
 
 	tasks_queued = scx_bpf_dsq_nr_queued(cpu) || scx_bpf_dsq_nr_queued(RL_SHARED_DSQ);
-	if ((!tasks_queued || !*sched_ran) && usersched_has_work(cpu) &&
-	    scx_bpf_dsq_move_to_local(RL_SCHED_DSQ)) {
-		*sched_ran = true;
+	/* An explicit request (urgent wakeup, heartbeat) skips the turn. */
+	if ((usersched_needed || !tasks_queued || !turn->sched_ran) &&
+	    usersched_has_work(cpu) && scx_bpf_dsq_move_to_local(RL_SCHED_DSQ)) {
+		turn->sched_ran = true;
 		return;
 	}
-	*sched_ran = false;
+	turn->sched_ran = false;
 
-	if (scx_bpf_dsq_move_to_local(cpu))
+	if (turn->local_ran && scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
+		turn->local_ran = false;
 		return;
-	if (scx_bpf_dsq_move_to_local(RL_SHARED_DSQ))
+	}
+	if (scx_bpf_dsq_move_to_local(cpu)) {
+		turn->local_ran = true;
 		return;
+	}
+	if (scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
+		turn->local_ran = false;
+		return;
+	}
 
 	if (prev && !is_usersched_task(prev) && (prev->scx.flags & SCX_TASK_QUEUED))
 		prev->scx.slice = task_slice();
@@ -380,6 +412,7 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 	if (is_usersched_task(p)) {
 		usersched_last_run_at = bpf_ktime_get_ns();
 		usersched_cpu = cpu;
+		usersched_running = true;
 		return;
 	}
 	__sync_fetch_and_add(&nr_running, 1);
@@ -396,8 +429,10 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 	s32 cpu = scx_bpf_task_cpu(p);
 	struct task_ctx *tctx;
 
-	if (is_usersched_task(p))
+	if (is_usersched_task(p)) {
+		usersched_running = false;
 		return;
+	}
 	__sync_fetch_and_sub(&nr_running, 1);
 	if (cpu >= 0 && cpu < RL_MAX_CPUS)
 		cpu_map[cpu] = 0;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -53,7 +54,12 @@ std::uint64_t thread_page_faults(pid_t tid) {
 
 // Memory must never need reclaim to be touched by the scheduler: a fault
 // that waits on a task the scheduler has not scheduled yet deadlocks.
+// Transparent huge pages are off for this process: khugepaged would collapse
+// our locked pages into huge ones, and the scheduling thread would fault
+// (seen in the VM, once per run) and might wait on khugepaged itself.
 void lock_memory() {
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        spdlog::warn("Cannot disable transparent huge pages: {}", std::strerror(errno));
     const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
         spdlog::warn("Cannot lift RLIMIT_MEMLOCK: {}", std::strerror(errno));
@@ -187,6 +193,9 @@ Outcome Session::run() {
     std::thread thread([&] { scheduling_thread_main(tid_promise); });
     tid_ = tid_future.get();
 
+    // The loop must already be running when attach starts: from the moment
+    // the kernel enables the ops, tasks wait on us, and enabling itself needs
+    // them to run.
     std::unique_ptr<BpfDispatcher> bpf;
     try {
         dispatcher::LoadOptions load;
@@ -197,7 +206,6 @@ Outcome Session::run() {
         load.debug = options_.debug;
         load.exit_dump_len = options_.exit_dump_len;
         bpf = std::make_unique<BpfDispatcher>(load, loop_);
-        bpf->attach();
     } catch (...) {
         stop_ = true;
         go_.release();
@@ -206,6 +214,13 @@ Outcome Session::run() {
     }
     bpf_ = bpf.get();
     go_.release();
+    try {
+        bpf->attach();
+    } catch (...) {
+        stop_ = true;
+        thread.join();
+        throw;
+    }
     spdlog::info("scx-rustland attached: ops=rustland, scheduling thread {}, {} mode", tid_,
                  options_.partial ? "partial (SCHED_EXT tasks only)" : "all tasks");
 
