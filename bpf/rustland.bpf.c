@@ -260,6 +260,11 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 
 	if (is_usersched_task(p)) {
 		scx_bpf_dsq_insert(p, RL_SCHED_DSQ, slice_ns, enq_flags);
+		/* It only sleeps in the kernel or for a signal: let it act now. */
+		if (enq_flags & SCX_ENQ_WAKEUP) {
+			wake_usersched();
+			scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
+		}
 		return;
 	}
 	if (must_bypass_user(p)) {
@@ -287,16 +292,17 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 }
 
 /*
- * Insert one user-space decision into the DSQ it names. Every decision goes
- * through a vtime-ordered DSQ, so tasks keep the order user space chose them
- * in; preemption is a kick, never an insertion at the head of a local DSQ,
- * which would let a stream of preempting tasks bury the ones queued before.
+ * Insert one user-space decision into the DSQ it names. Ordinary decisions
+ * go through vtime-ordered DSQs, so tasks keep the order user space chose.
+ * Urgent ones (preempt) go to the tail of their CPU's local DSQ, which runs
+ * before anything ops.dispatch would pick, and kick that CPU: never to the
+ * head, which would let a stream of preempting tasks bury older ones.
  */
 static void apply_decision(const struct rl_dispatched_task *d)
 {
 	struct task_struct *p;
 	struct task_ctx *tctx;
-	u64 kick = SCX_KICK_IDLE;
+	bool preempt = d->flags & RL_DISPATCH_PREEMPT;
 	s32 cpu = d->cpu;
 
 	p = bpf_task_from_pid(d->pid);
@@ -313,13 +319,11 @@ static void apply_decision(const struct rl_dispatched_task *d)
 		dbg("cancel: pid %d decision for generation %llu is stale", d->pid, d->enq_cnt);
 		goto out;
 	}
+	tctx->urgent = preempt;
 
-	tctx->urgent = d->flags & RL_DISPATCH_PREEMPT;
 	/* Preempt on the CPU the task last ran on: its cache is warm there. */
-	if (d->flags & RL_DISPATCH_PREEMPT) {
+	if (preempt)
 		cpu = scx_bpf_task_cpu(p);
-		kick = SCX_KICK_PREEMPT;
-	}
 
 	if (cpu != RL_CPU_ANY &&
 	    (cpu < 0 || cpu >= RL_MAX_CPUS || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))) {
@@ -333,9 +337,12 @@ static void apply_decision(const struct rl_dispatched_task *d)
 	if (cpu == RL_CPU_ANY) {
 		scx_bpf_dsq_insert_vtime(p, RL_SHARED_DSQ, d->slice_ns, d->vtime, 0);
 		kick_idle_cpu_for(p);
+	} else if (preempt) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, d->slice_ns, 0);
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 	} else {
 		scx_bpf_dsq_insert_vtime(p, cpu, d->slice_ns, d->vtime, 0);
-		scx_bpf_kick_cpu(cpu, kick);
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 	}
 out:
 	bpf_task_release(p);
@@ -450,14 +457,22 @@ s32 BPF_STRUCT_OPS(rustland_init_task, struct task_struct *p,
 	return 0;
 }
 
-/* ops.exit_task: tell user space to forget the pid (counted if the ring is full). */
+/*
+ * ops.exit_task: tell user space to forget the pid (counted if the ring is
+ * full). If the scheduling thread itself is gone (the daemon was killed or
+ * crashed), nobody will dispatch the tasks queued to user space, including
+ * the daemon's own dying threads: end the scheduler now, so the kernel moves
+ * every task back to the fair class instead of waiting for its watchdog.
+ */
 void BPF_STRUCT_OPS(rustland_exit_task, struct task_struct *p,
 		    struct scx_exit_task_args *args)
 {
 	struct rl_queued_task *rec;
 
-	if (is_usersched_task(p))
+	if (is_usersched_task(p)) {
+		scx_bpf_exit(0, "the scheduling thread exited");
 		return;
+	}
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
 	if (!rec) {
 		count(&nr_exit_drops);

@@ -36,10 +36,10 @@
 #define ENOMEM		12
 
 /*
- * scx_bpf_error("fmt", args...): eject the scheduler with a formatted
- * message. The kernel takes the arguments as an array of u64.
+ * The kernel takes printf-style arguments as an array of u64; this builds it
+ * and makes `call`, which sees ___fmt and ___param.
  */
-#define scx_bpf_error(fmt, args...)					\
+#define ___scx_bstr_call(call, fmt, args...)				\
 do {									\
 	static char ___fmt[] = fmt;					\
 	unsigned long long ___param[___bpf_narg(args)];			\
@@ -48,7 +48,13 @@ do {									\
 	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")		\
 	___bpf_fill(___param, args);					\
 	_Pragma("GCC diagnostic pop")					\
-	scx_bpf_error_bstr(___fmt, ___param, sizeof(___param));		\
+	call;								\
 } while (0)
+
+/* Eject the scheduler with an error, or end it cleanly, with a message. */
+#define scx_bpf_error(fmt, args...)					\
+	___scx_bstr_call(scx_bpf_error_bstr(___fmt, ___param, sizeof(___param)), fmt, ##args)
+#define scx_bpf_exit(code, fmt, args...)				\
+	___scx_bstr_call(scx_bpf_exit_bstr(code, ___fmt, ___param, sizeof(___param)), fmt, ##args)
 
 #endif /* SCX_RUSTLAND_COMMON_BPF_H */
