@@ -181,10 +181,11 @@ void Session::log_stats(const BpfDispatcher& bpf) const {
     const auto& l = loop_.counters();
     spdlog::info(
         "stats: queued={} scheduled={} running={} user={} kernel={} cancel={} bounce={} failed={} "
-        "congested={} exit_drops={} page_faults={} slice_us={} tasks={}",
+        "congested={} exit_drops={} ring_full={} starved={} untracked={} heartbeats={} page_faults={} "
+        "slice_us={} tasks={}",
         k.nr_queued, l.nr_waiting.load(), k.nr_running, k.user, k.kernel, k.cancel, k.bounce, k.failed,
-        k.congested, k.exit_drops, thread_page_faults(tid_) - fault_baseline_.load(),
-        l.slice_ns.load() / 1000, l.nr_tasks.load());
+        k.congested, k.exit_drops, l.ring_full.load(), l.nr_starved.load(), l.nr_untracked.load(), k.heartbeats,
+        thread_page_faults(tid_) - fault_baseline_.load(), l.slice_ns.load() / 1000, l.nr_tasks.load());
 }
 
 Outcome Session::run() {

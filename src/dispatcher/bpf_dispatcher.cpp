@@ -212,6 +212,4 @@ ExitInfo BpfDispatcher::exit_info() const {
     return info;
 }
 
-void BpfDispatcher::wake_scheduler() { store_shared<__u64>(skel_->bss->usersched_needed, 1); }
-
 }  // namespace rustland::dispatcher

@@ -96,8 +96,6 @@ public:
     // --- Any thread ---
     KernelCounters counters() const;
     ExitInfo exit_info() const;
-    // Asks BPF to run the scheduling thread soon (e.g. to notice a stop request).
-    void wake_scheduler();
 
 private:
     QueuedSink& sink_;

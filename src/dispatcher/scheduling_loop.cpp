@@ -96,7 +96,10 @@ void SchedulingLoop::run(BpfDispatcher& dispatcher, const std::atomic<bool>& sto
         dispatcher.publish(waiting, slice, drained >= 0);
 
         counters_.nr_waiting.store(waiting, std::memory_order_relaxed);
-        counters_.nr_tasks.store(policy_.counters().nr_tasks, std::memory_order_relaxed);
+        const policy::Counters policy_counters = policy_.counters();
+        counters_.nr_tasks.store(policy_counters.nr_tasks, std::memory_order_relaxed);
+        counters_.nr_starved.store(policy_counters.nr_starved, std::memory_order_relaxed);
+        counters_.nr_untracked.store(policy_counters.nr_untracked, std::memory_order_relaxed);
         counters_.slice_ns.store(slice, std::memory_order_relaxed);
         counters_.rounds.fetch_add(1, std::memory_order_relaxed);
 

@@ -18,6 +18,8 @@ struct LoopCounters {
     std::atomic<std::uint64_t> rounds{0};          // loop iterations: the progress counter
     std::atomic<std::uint64_t> nr_waiting{0};      // tasks waiting in the policy
     std::atomic<std::uint64_t> nr_tasks{0};        // pids the policy knows
+    std::atomic<std::uint64_t> nr_starved{0};      // decisions forced by the starvation guard
+    std::atomic<std::uint64_t> nr_untracked{0};    // records the policy had no room for
     std::atomic<std::uint64_t> slice_ns{0};        // current effective slice
     std::atomic<std::uint64_t> ring_full{0};       // rounds cut short by a full dispatch ring
 };
