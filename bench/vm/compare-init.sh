@@ -118,30 +118,33 @@ run_cyclictest() {
 	CYC_P99=$1 CYC_MAX=$2 CYC_SERVED=$3
 }
 
-# perf bench sched pipe -> PIPE_US (µs per op).
-run_pipe() {
-	PIPE_US=na
-	if ! timeout "$WORKLOAD_TIMEOUT" perf bench sched pipe -l "$PIPE_LOOPS" >/tmp/pipe.out 2>&1; then
-		fail "$SCHED rep $REP: perf bench sched pipe failed or timed out"
-		cat /tmp/pipe.out
+# measure NAME AWK_PROGRAM CMD...: runs CMD under the workload timeout and
+# sets MEASURED to what AWK_PROGRAM prints from its output ("na" if nothing,
+# or if CMD failed, which also fails the run).
+measure() {
+	_name=$1 _prog=$2
+	shift 2
+	MEASURED=na
+	if ! timeout "$WORKLOAD_TIMEOUT" "$@" >/tmp/measure.out 2>&1; then
+		fail "$SCHED rep $REP: $_name failed or timed out"
+		cat /tmp/measure.out
 		RUN_BAD=1
 		return
 	fi
-	PIPE_US=$(awk '/usecs\/op/ { print $1 }' /tmp/pipe.out)
-	[ -n "$PIPE_US" ] || PIPE_US=na
+	MEASURED=$(awk "$_prog" /tmp/measure.out)
+	[ -n "$MEASURED" ] || MEASURED=na
+}
+
+# perf bench sched pipe -> PIPE_US (µs per op).
+run_pipe() {
+	measure "perf bench sched pipe" '/usecs\/op/ { print $1 }' perf bench sched pipe -l "$PIPE_LOOPS"
+	PIPE_US=$MEASURED
 }
 
 # hackbench -> HB_S (seconds).
 run_hackbench() {
-	HB_S=na
-	if ! timeout "$WORKLOAD_TIMEOUT" hackbench -g 2 -l "$HB_LOOPS" >/tmp/hb.out 2>&1; then
-		fail "$SCHED rep $REP: hackbench failed or timed out"
-		cat /tmp/hb.out
-		RUN_BAD=1
-		return
-	fi
-	HB_S=$(awk '/^Time:/ { print $2 }' /tmp/hb.out)
-	[ -n "$HB_S" ] || HB_S=na
+	measure hackbench '/^Time:/ { print $2 }' hackbench -g 2 -l "$HB_LOOPS"
+	HB_S=$MEASURED
 }
 
 # CPU time (ms) of a process, all threads: utime + stime.
