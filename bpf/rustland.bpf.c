@@ -250,6 +250,28 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 }
 
 /*
+ * A task user space last dispatched as urgent (an interactive task waking up,
+ * or a latency-critical one) wakes up again: run it on its CPU now, ahead of
+ * whatever runs there, instead of waiting for a round trip through user space.
+ * The policy still sees the task at its next non-wakeup enqueue (with all its
+ * CPU time and switches counted) and clears `urgent` if it became busy. Only
+ * when that CPU has nothing queued locally, so a stream of such wakeups can't
+ * pile up ahead of everyone else; never in full-user mode.
+ */
+static bool dispatch_urgent_wakeup(struct task_struct *p, u64 enq_flags)
+{
+	s32 cpu = scx_bpf_task_cpu(p);
+
+	if (full_user || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
+	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
+		return false;
+	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_ns, enq_flags);
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	count(&nr_kernel_dispatches);
+	return true;
+}
+
+/*
  * ops.enqueue: a task became runnable (or used up its slice). The scheduling
  * thread goes to its own DSQ; kernel threads that must not wait go straight
  * to their CPU; everything else is queued to user space.
@@ -272,17 +294,18 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 		count(&nr_kernel_dispatches);
 		return;
 	}
+	tctx = lookup_task_ctx(p);
+	if ((enq_flags & SCX_ENQ_WAKEUP) && tctx && tctx->urgent && dispatch_urgent_wakeup(p, enq_flags))
+		return;
 	queue_to_user(p, enq_flags);
 	if (!(enq_flags & SCX_ENQ_WAKEUP))
 		return;
 	/*
 	 * No idle CPU took the task in select_cpu. If user space judged it
-	 * urgent last time (interactive or latency-critical), don't let it wait
-	 * for the next slice to end: preempt its previous CPU so the scheduler
-	 * runs now and decides. Otherwise an idle CPU, if any, will call
-	 * ops.dispatch and run the scheduler.
+	 * urgent last time, don't let it wait for the next slice to end: preempt
+	 * its previous CPU so the scheduler runs now and decides. Otherwise an
+	 * idle CPU, if any, will call ops.dispatch and run the scheduler.
 	 */
-	tctx = lookup_task_ctx(p);
 	if (tctx && tctx->urgent && !usersched_running) {
 		wake_usersched();
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);

@@ -112,6 +112,7 @@ void Scheduler::enqueue(const QueuedTask& q, std::uint64_t now_ns) {
     t.sum_exec_runtime = q.sum_exec_runtime;
     t.cpu = dispatch_cpu(q, settings_);
     t.enq_cnt = q.enq_cnt;
+    t.woke_up = q.wakeup;
     if (t.interactive)
         ++nr_interactive_;
 
@@ -146,10 +147,12 @@ bool Scheduler::peek(Decision& out) const {
         return false;
     const Task& t = tasks_[next_task()];
     const HeapEntry& e = heap_[t.heap_pos];
-    // Tasks that will likely sleep again soon get the whole slice and may
-    // preempt: shortening their slice would only cost them extra wakeups.
+    // An interactive task that just woke up will likely sleep again soon: it
+    // gets the whole slice and may preempt, since shortening its slice would
+    // only cost it extra wakeups. The same task back from a used-up slice or a
+    // preemption is busy, not waiting for input: it must not preempt anyone.
     // Everyone else shares the CPUs with a slice that shrinks as the queue grows.
-    const bool urgent = e.latency_critical || (t.interactive && settings_.preemption);
+    const bool urgent = e.latency_critical || (t.interactive && t.woke_up && settings_.preemption);
     out = Decision{.pid = t.pid,
                    .cpu = t.cpu,
                    .preempt = urgent && settings_.preemption,

@@ -119,6 +119,7 @@ private:
         std::uint64_t nvcsw_ts = 0;         // now_ns of that sample
         std::uint64_t avg_nvcsw = 0;        // voluntary switches per second
         bool interactive = false;
+        bool woke_up = false;               // its latest record is a wakeup
         std::uint64_t wait_since = 0;       // now_ns when it started waiting
         Index heap_pos = kNone;             // kNone = not waiting
         Index prev = kNone;                 // waiting list if waiting, else idle list

@@ -351,21 +351,34 @@ Decision decision_for_pid1(Scheduler& s) {
     return {};
 }
 
-TEST(Slice, InteractiveGetsFullSliceAndPreempts) {
+TEST(Slice, InteractiveWakeupGetsFullSliceAndPreempts) {
+    auto s = make_scheduler();
+    std::uint64_t now = 0;
+    make_interactive(s, 1, now);
+    s.enqueue({.pid = 1, .wakeup = true, .nvcsw = 100}, now);
+    const Decision d = decision_for_pid1(s);
+    EXPECT_EQ(d.slice_ns, s.settings().slice_ns);
+    EXPECT_TRUE(d.preempt);
+}
+
+// Back from a used-up slice (not a wakeup), an interactive task is busy: it
+// shares the CPUs like everyone else and preempts nobody.
+TEST(Slice, InteractiveWithoutWakeupIsOrdinary) {
     auto s = make_scheduler();
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
     s.enqueue({.pid = 1, .nvcsw = 100}, now);
+    const std::uint64_t scaled = s.settings().slice_ns / 3;  // 6 waiting
     const Decision d = decision_for_pid1(s);
-    EXPECT_EQ(d.slice_ns, s.settings().slice_ns);
-    EXPECT_TRUE(d.preempt);
+    EXPECT_EQ(d.slice_ns, scaled);
+    EXPECT_FALSE(d.preempt);
 }
 
 TEST(Slice, InteractiveIsOrdinaryWithoutPreemption) {
     auto s = make_scheduler({.preemption = false});
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .nvcsw = 100}, now);
+    s.enqueue({.pid = 1, .wakeup = true, .nvcsw = 100}, now);
     const std::uint64_t scaled = s.settings().slice_ns / 3;  // 6 waiting
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, scaled);
