@@ -10,7 +10,8 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
 build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-dev
-	libspdlog-dev libfmt-dev libcli11-dev googletest libgtest-dev libgmock-dev libbenchmark-dev)
+	libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
+	googletest libgtest-dev libgmock-dev libbenchmark-dev)
 backports_pkgs=(libbpf-dev bpftool)
 vm_pkgs=(qemu-system-x86 busybox-static stress-ng rt-tests linux-perf zstd cpio
 	debian-archive-keyring ca-certificates)

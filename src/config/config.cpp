@@ -1,0 +1,449 @@
+#include "config/config.h"
+
+#include <fmt/core.h>
+
+// The tomlplusplus::tomlplusplus target sets TOML_HEADER_ONLY=0 and
+// TOML_SHARED_LIB=1: Debian ships toml++ compiled, as a shared library.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+namespace rustland::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string join(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& line : lines) {
+        if (!out.empty())
+            out += '\n';
+        out += line;
+    }
+    return out;
+}
+
+std::string at(const fs::path& file, const toml::source_region& region) {
+    return fmt::format("{}:{}:{}", file.string(), region.begin.line, region.begin.column);
+}
+
+std::string_view type_name(toml::node_type type) {
+    switch (type) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    }
+    return "an unknown type";
+}
+
+bool is_integer_key(const Key& key) {
+    return std::holds_alternative<std::uint64_t Settings::*>(key.field) ||
+           std::holds_alternative<std::uint32_t Settings::*>(key.field);
+}
+
+// "" if `value` is acceptable for `key`, else why not. `shown` is the value as written.
+std::string range_problem(const Key& key, double value, std::string_view shown) {
+    if (key.zero_is_off && value == 0)
+        return {};
+    if (value >= key.min && value <= key.max)  // false for NaN
+        return {};
+    const std::string range =
+        is_integer_key(key)
+            ? fmt::format("{}..{}", static_cast<std::int64_t>(key.min), static_cast<std::int64_t>(key.max))
+            : fmt::format("{}..{}", key.min, key.max);
+    return fmt::format("{} is out of range ({}{})", shown, key.zero_is_off ? "0 = off, or " : "", range);
+}
+
+// The value of a numeric key as a double (for the range check); nullopt otherwise.
+std::optional<double> numeric_value(const Settings& s, const Key& key) {
+    struct Get {
+        const Settings& s;
+        std::optional<double> operator()(std::uint64_t Settings::*m) const { return static_cast<double>(s.*m); }
+        std::optional<double> operator()(std::uint32_t Settings::*m) const { return static_cast<double>(s.*m); }
+        std::optional<double> operator()(double Settings::*m) const { return s.*m; }
+        std::optional<double> operator()(bool Settings::*) const { return std::nullopt; }
+        std::optional<double> operator()(policy::Ordering Settings::*) const { return std::nullopt; }
+    };
+    return std::visit(Get{s}, key.field);
+}
+
+// Stores a TOML value into the key's field; "" on success, else what is wrong
+// with it (the field is then left unchanged).
+struct Assign {
+    Settings& s;
+    const Key& key;
+    const toml::node& node;
+
+    std::string expected(std::string_view what) const {
+        return fmt::format("expected {}, got {}", what, type_name(node.type()));
+    }
+
+    template <class T>
+    std::string integer(T Settings::*m) const {
+        const auto* v = node.as_integer();
+        if (!v)
+            return expected("an integer");
+        const std::int64_t x = v->get();
+        if (auto problem = range_problem(key, static_cast<double>(x), fmt::format("{}", x)); !problem.empty())
+            return problem;
+        s.*m = static_cast<T>(x);
+        return {};
+    }
+
+    std::string operator()(std::uint64_t Settings::*m) const { return integer(m); }
+    std::string operator()(std::uint32_t Settings::*m) const { return integer(m); }
+
+    std::string operator()(bool Settings::*m) const {
+        const auto* v = node.as_boolean();
+        if (!v)
+            return expected("a boolean");
+        s.*m = v->get();
+        return {};
+    }
+
+    std::string operator()(double Settings::*m) const {
+        double x = 0;
+        if (const auto* f = node.as_floating_point())
+            x = f->get();
+        else if (const auto* i = node.as_integer())
+            x = static_cast<double>(i->get());
+        else
+            return expected("a number");
+        if (auto problem = range_problem(key, x, fmt::format("{}", x)); !problem.empty())
+            return problem;
+        s.*m = x;
+        return {};
+    }
+
+    std::string operator()(policy::Ordering Settings::*m) const {
+        const auto* v = node.as_string();
+        if (!v)
+            return expected("a string");
+        const auto ordering = parse_ordering(v->get());
+        if (!ordering)
+            return fmt::format("'{}' is not one of \"deadline\", \"vruntime\"", v->get());
+        s.*m = *ordering;
+        return {};
+    }
+};
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// " (did you mean 'scheduler.slice_us'?)" for a misspelt or misplaced key, else "".
+std::string suggestion(std::string_view unknown) {
+    const std::string_view leaf = unknown.substr(unknown.find('.') + 1);
+    const Key* best = nullptr;
+    std::size_t best_distance = 3;  // suggest only close names
+    for (const Key& key : keys()) {
+        const std::size_t d = key.leaf() == leaf ? 0 : edit_distance(unknown, key.name);
+        if (d < best_distance) {
+            best = &key;
+            best_distance = d;
+        }
+    }
+    return best ? fmt::format(" (did you mean '{}'?)", best->name) : std::string{};
+}
+
+// Line `line` (1-based) of `text`, trimmed, shortened and made printable, to
+// show with a syntax error.
+std::string excerpt(std::string_view text, std::uint32_t line) {
+    for (std::uint32_t n = 1; n < line && !text.empty(); ++n) {
+        const auto eol = text.find('\n');
+        text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    }
+    text = text.substr(0, text.find('\n'));
+    const auto first = text.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos)
+        return {};
+    text = text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+    std::string out(text.substr(0, 60));
+    std::replace_if(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, '?');
+    return text.size() > 60 ? out + "..." : out;
+}
+
+bool is_section(std::string_view name) {
+    const auto all = keys();
+    return std::any_of(all.begin(), all.end(), [&](const Key& k) { return k.section() == name; });
+}
+
+// For `#` comments: a file name with a line break must not end the comment.
+std::string one_line(std::string text) {
+    std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, '?');
+    return text;
+}
+
+enum class ReadStatus { Ok, Missing, Failed };
+
+// Far above any real configuration; stops `--config /dev/zero` from eating memory.
+constexpr std::size_t kMaxFileSize = 1 << 20;
+
+ReadStatus read_text(const fs::path& file, std::string& text, std::string& error) {
+    errno = 0;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+    if (!f) {
+        if (errno == ENOENT)
+            return ReadStatus::Missing;
+        error = std::strerror(errno);
+        return ReadStatus::Failed;
+    }
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+        text.append(buf, n);
+        if (text.size() > kMaxFileSize) {
+            error = fmt::format("larger than {} bytes", kMaxFileSize);
+            return ReadStatus::Failed;
+        }
+    }
+    if (std::ferror(f.get())) {
+        error = std::strerror(errno ? errno : EIO);
+        return ReadStatus::Failed;
+    }
+    return ReadStatus::Ok;
+}
+
+// Problems of one file, reported in the order of their position in it (toml++
+// iterates tables in key order).
+class FileProblems {
+public:
+    explicit FileProblems(const fs::path& file) : file_(file) {}
+
+    void add(const toml::source_region& where, std::string_view what) {
+        found_.push_back({where.begin, fmt::format("{}: {}", at(file_, where), what)});
+    }
+
+    void move_to(std::vector<std::string>& problems) {
+        std::stable_sort(found_.begin(), found_.end(), [](const Found& a, const Found& b) {
+            return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+        });
+        for (auto& f : found_)
+            problems.push_back(std::move(f.text));
+    }
+
+private:
+    struct Found {
+        toml::source_position pos;
+        std::string text;
+    };
+    const fs::path& file_;
+    std::vector<Found> found_;
+};
+
+// Applies one parsed file on top of `out`, recording every problem.
+void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProblems& problems) {
+    for (auto&& [section_key, section_node] : root) {
+        const std::string section(section_key.str());
+        if (!section_node.is_table()) {
+            if (is_section(section)) {
+                const auto type = type_name(section_node.type());
+                problems.add(section_node.source(), fmt::format("{}: expected a table, got {}", section, type));
+            } else {
+                std::string hint = suggestion(section);
+                if (hint.empty())
+                    hint = " (keys belong in [scheduler] or [logging])";
+                problems.add(section_key.source(), fmt::format("unknown key '{}'{}", section, hint));
+            }
+            continue;
+        }
+        if (!is_section(section)) {
+            std::string hint;
+            for (const Key& key : keys())
+                if (hint.empty() && edit_distance(section, key.section()) <= 2)
+                    hint = fmt::format(" (did you mean '[{}]'?)", key.section());
+            problems.add(section_key.source(), fmt::format("unknown section '[{}]'{}", section, hint));
+            continue;
+        }
+        for (auto&& [key_name, node] : *section_node.as_table()) {
+            const std::string name = section + "." + std::string(key_name.str());
+            const Key* key = find_key(name);
+            if (!key) {
+                problems.add(key_name.source(), fmt::format("unknown key '{}'{}", name, suggestion(name)));
+                continue;
+            }
+            if (auto problem = std::visit(Assign{out.settings, *key, node}, key->field); !problem.empty()) {
+                problems.add(node.source(), fmt::format("{}: {}", name, problem));
+                continue;
+            }
+            out.origins[name] = Origin{Origin::Kind::File, file, key_name.source().begin.line,
+                                       key_name.source().begin.column};
+        }
+    }
+}
+
+void load_file(Loaded& out, const fs::path& file, bool required, std::vector<std::string>& problems) {
+    std::string text;
+    std::string error;
+    switch (read_text(file, text, error)) {
+    case ReadStatus::Missing:
+        if (required)
+            problems.push_back(fmt::format("{}: no such file", file.string()));
+        return;
+    case ReadStatus::Failed:
+        problems.push_back(fmt::format("{}: cannot read: {}", file.string(), error));
+        return;
+    case ReadStatus::Ok:
+        break;
+    }
+    toml::table root;
+    try {
+        root = toml::parse(text, file.string());
+    } catch (const toml::parse_error& e) {
+        const std::string line = excerpt(text, e.source().begin.line);
+        problems.push_back(fmt::format("{}: {}{}", at(file, e.source()), e.description(),
+                                       line.empty() ? std::string{} : fmt::format(" (in: {})", line)));
+        return;
+    }
+    out.files.push_back(file);
+    FileProblems found(file);
+    apply(out, file, root, found);
+    found.move_to(problems);
+}
+
+// The *.toml regular files (or links to them) of `dir`, sorted by file name.
+std::vector<fs::path> dropins(const fs::path& dir, std::vector<std::string>& problems) {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec == std::errc::no_such_file_or_directory)
+        return files;
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        std::error_code type_ec;
+        if (it->path().extension() == ".toml" && it->is_regular_file(type_ec))
+            files.push_back(it->path());
+    }
+    if (ec)
+        problems.push_back(fmt::format("{}: cannot list: {}", dir.string(), ec.message()));
+    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+        return a.filename().native() < b.filename().native();
+    });
+    return files;
+}
+
+}  // namespace
+
+std::string Origin::str() const {
+    switch (kind) {
+    case Kind::Default: return "built-in default";
+    case Kind::CommandLine: return "command line";
+    case Kind::File: return fmt::format("{}:{}:{}", file.string(), line, column);
+    }
+    return "unknown";
+}
+
+Error::Error(std::vector<std::string> problems)
+    : std::runtime_error(join(problems)), problems_(std::move(problems)) {}
+
+Loaded defaults() {
+    Loaded out;
+    for (const Key& key : keys())
+        out.origins[std::string(key.name)] = Origin{};
+    return out;
+}
+
+void validate(const Loaded& loaded) {
+    const Settings& s = loaded.settings;
+    const auto origin = [&](std::string_view name) {
+        const auto it = loaded.origins.find(std::string(name));
+        return it == loaded.origins.end() ? Origin{} : it->second;
+    };
+    std::vector<std::string> problems;
+    for (const Key& key : keys()) {
+        const auto value = numeric_value(s, key);
+        if (!value)
+            continue;
+        if (auto problem = range_problem(key, *value, to_toml(s, key)); !problem.empty())
+            problems.push_back(fmt::format("{}: {}: {}", origin(key.name).str(), key.name, problem));
+    }
+    // Across keys, once each value is in range (else the range problem says it all).
+    if (problems.empty() && s.slice_us_min > s.slice_us)
+        problems.push_back(fmt::format(
+            "{}: scheduler.slice_us_min = {} must not exceed scheduler.slice_us = {} (from {})",
+            origin("scheduler.slice_us_min").str(), s.slice_us_min, s.slice_us,
+            origin("scheduler.slice_us").str()));
+    if (!problems.empty())
+        throw Error(std::move(problems));
+}
+
+Loaded load(const fs::path& main_file, bool main_required, const fs::path& dropin_dir) {
+    Loaded out = defaults();
+    std::vector<std::string> problems;
+    if (!main_file.empty())
+        load_file(out, main_file, main_required, problems);
+    else if (main_required)
+        problems.emplace_back("no configuration file given");
+    if (!dropin_dir.empty())
+        for (const auto& file : dropins(dropin_dir, problems))
+            load_file(out, file, true, problems);
+    if (!problems.empty())
+        throw Error(std::move(problems));
+    validate(out);
+    return out;
+}
+
+void overlay(Loaded& loaded, const Settings& cli, const std::set<std::string>& given) {
+    Loaded next = loaded;
+    for (const auto& name : given) {
+        const Key* key = find_key(name);
+        if (!key)
+            throw Error({fmt::format("command line: unknown key '{}'", name)});
+        std::visit([&](auto member) { next.settings.*member = cli.*member; }, key->field);
+        next.origins[name] = Origin{Origin::Kind::CommandLine, {}, 0, 0};
+    }
+    validate(next);
+    loaded = std::move(next);
+}
+
+std::string describe(const Loaded& loaded) {
+    std::string out = "# scx-rustland: effective configuration, each value followed by where it came from.\n";
+    if (loaded.files.empty()) {
+        out += "# No configuration file was read.\n";
+    } else {
+        out += "# Files read, in order:\n";
+        for (const auto& file : loaded.files)
+            out += fmt::format("#   {}\n", one_line(file.string()));
+    }
+    std::size_t width = 0;
+    for (const Key& key : keys())
+        width = std::max(width, key.leaf().size() + 3 + to_toml(loaded.settings, key).size());
+    std::string_view section;
+    for (const Key& key : keys()) {
+        if (key.section() != section) {
+            section = key.section();
+            out += fmt::format("\n[{}]\n", section);
+        }
+        const auto it = loaded.origins.find(std::string(key.name));
+        const std::string origin = one_line(it == loaded.origins.end() ? Origin{}.str() : it->second.str());
+        const std::string assignment = fmt::format("{} = {}", key.leaf(), to_toml(loaded.settings, key));
+        out += fmt::format("{:<{}}  # from {}\n", assignment, width, origin);
+    }
+    return out;
+}
+
+}  // namespace rustland::config

@@ -1,0 +1,112 @@
+#include "config/settings.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace rustland::config {
+
+namespace {
+
+// The single description of every key. Ranges and defaults match the command
+// line options. `live`: the running daemon can apply a change without
+// reloading the BPF program; the others are read at load time (BPF rodata,
+// struct_ops flags, the policy's preallocated storage).
+const Key kKeys[] = {
+    {.name = "scheduler.slice_us", .field = &Settings::slice_us, .min = 100, .max = 1'000'000, .live = true},
+    {.name = "scheduler.slice_us_min", .field = &Settings::slice_us_min, .min = 10, .max = 1'000'000,
+     .live = true},
+    {.name = "scheduler.slice_boost", .field = &Settings::slice_boost, .min = 0, .max = 10'000, .live = true},
+    {.name = "scheduler.builtin_idle", .field = &Settings::builtin_idle, .live = true},
+    {.name = "scheduler.no_preemption", .field = &Settings::no_preemption, .live = true},
+    {.name = "scheduler.full_user", .field = &Settings::full_user, .live = false},
+    {.name = "scheduler.partial", .field = &Settings::partial, .live = false},
+    {.name = "scheduler.ordering", .field = &Settings::ordering, .live = true},
+    {.name = "scheduler.exit_dump_len", .field = &Settings::exit_dump_len, .min = 0, .max = 1 << 24,
+     .live = false},
+    {.name = "scheduler.max_tasks", .field = &Settings::max_tasks, .min = 1024, .max = 1 << 22, .live = false},
+    {.name = "logging.verbose", .field = &Settings::verbose, .live = true},
+    {.name = "logging.debug", .field = &Settings::debug, .live = false},
+    {.name = "logging.stats_interval", .field = &Settings::stats_interval_s, .min = 0.1, .max = 3600,
+     .zero_is_off = true, .live = true},
+};
+
+}  // namespace
+
+policy::Settings Settings::policy_settings() const {
+    policy::Settings s;
+    s.slice_ns = slice_us * 1000;
+    s.slice_min_ns = slice_us_min * 1000;
+    s.slice_boost = slice_boost;
+    s.per_cpu_dispatch = builtin_idle;
+    s.preemption = !no_preemption;
+    s.ordering = ordering;
+    return s;
+}
+
+std::string_view Key::section() const {
+    return name.substr(0, name.find('.'));
+}
+
+std::string_view Key::leaf() const {
+    return name.substr(name.find('.') + 1);
+}
+
+std::span<const Key> keys() {
+    return kKeys;
+}
+
+const Key* find_key(std::string_view name) {
+    const auto it =
+        std::find_if(std::begin(kKeys), std::end(kKeys), [&](const Key& k) { return k.name == name; });
+    return it == std::end(kKeys) ? nullptr : &*it;
+}
+
+std::string_view ordering_name(policy::Ordering ordering) {
+    return ordering == policy::Ordering::Vruntime ? "vruntime" : "deadline";
+}
+
+std::optional<policy::Ordering> parse_ordering(std::string_view name) {
+    if (name == "deadline")
+        return policy::Ordering::Deadline;
+    if (name == "vruntime")
+        return policy::Ordering::Vruntime;
+    return std::nullopt;
+}
+
+std::string to_toml(const Settings& settings, const Key& key) {
+    struct Format {
+        const Settings& s;
+        std::string operator()(std::uint64_t Settings::*m) const { return fmt::format("{}", s.*m); }
+        std::string operator()(std::uint32_t Settings::*m) const { return fmt::format("{}", s.*m); }
+        std::string operator()(bool Settings::*m) const { return s.*m ? "true" : "false"; }
+        std::string operator()(double Settings::*m) const {
+            // Shortest form that reads back as the same double, always a TOML float.
+            std::string text = fmt::format("{}", s.*m);
+            if (std::isfinite(s.*m) && text.find_first_of(".e") == std::string::npos)
+                text += ".0";
+            return text;
+        }
+        std::string operator()(policy::Ordering Settings::*m) const {
+            return fmt::format("\"{}\"", ordering_name(s.*m));
+        }
+    };
+    return std::visit(Format{settings}, key.field);
+}
+
+Diff compare(const Settings& before, const Settings& after) {
+    Diff diff;
+    for (const Key& key : kKeys) {
+        const bool same = std::visit([&](auto member) { return before.*member == after.*member; }, key.field);
+        if (!same)
+            (key.live ? diff.live : diff.reattach).emplace_back(key.name);
+    }
+    if (!diff.reattach.empty())
+        diff.change = Change::Reattach;
+    else if (!diff.live.empty())
+        diff.change = Change::Live;
+    return diff;
+}
+
+}  // namespace rustland::config

@@ -1,0 +1,156 @@
+#include "systemd/watchdog_gate.h"
+
+#include <gtest/gtest.h>
+
+namespace rustland::systemd {
+namespace {
+
+ProgressSample sample(std::uint64_t rounds, std::uint64_t nr_queued = 0, std::uint64_t nr_waiting = 0,
+                      std::uint64_t heartbeats = 0) {
+    return ProgressSample{rounds, nr_queued, nr_waiting, heartbeats};
+}
+
+TEST(WatchdogGate, PingsWhileTheLoopTurns) {
+    WatchdogGate gate;
+    for (std::uint64_t rounds : {5u, 90u, 91u, 1000u}) {
+        const auto v = gate.check(sample(rounds, 3, 7, 0));
+        EXPECT_TRUE(v.ping);
+        EXPECT_EQ(v.reason, GateReason::Progress);
+        EXPECT_EQ(v.stalled_checks, 0u);
+    }
+}
+
+TEST(WatchdogGate, ProgressWinsOverPendingWorkAndHeartbeats) {
+    WatchdogGate gate;
+    gate.check(sample(10, 0, 0, 1));
+    const auto v = gate.check(sample(11, 500, 40, 9));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Progress);
+}
+
+TEST(WatchdogGate, IdleMachineStillPings) {
+    WatchdogGate gate;
+    gate.check(sample(42));
+    for (int i = 0; i < 5; ++i) {
+        const auto v = gate.check(sample(42));
+        EXPECT_TRUE(v.ping);
+        EXPECT_EQ(v.reason, GateReason::Idle);
+    }
+}
+
+TEST(WatchdogGate, FreshGateOnAnIdleFreshLoopPings) {
+    // All counters still zero right after attach: nothing to do yet.
+    WatchdogGate gate;
+    const auto v = gate.check(sample(0));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Idle);
+}
+
+TEST(WatchdogGate, QueuedRecordsWithoutProgressStopThePings) {
+    WatchdogGate gate;
+    gate.check(sample(100));
+    auto v = gate.check(sample(100, 1, 0));
+    EXPECT_FALSE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Stalled);
+    EXPECT_EQ(v.stalled_checks, 1u);
+    v = gate.check(sample(100, 64, 0));
+    EXPECT_FALSE(v.ping);
+    EXPECT_EQ(v.stalled_checks, 2u);
+    EXPECT_EQ(gate.stalled_checks(), 2u);
+}
+
+TEST(WatchdogGate, WaitingTasksWithoutProgressStopThePings) {
+    WatchdogGate gate;
+    gate.check(sample(100, 0, 3));
+    const auto v = gate.check(sample(100, 0, 3));
+    EXPECT_FALSE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Stalled);
+}
+
+TEST(WatchdogGate, WorkAtThePreviousCheckIsNotIdleNow) {
+    // Zero now but work at the last check and no turn in between: the thread
+    // cannot have handled it (only it resets nr_queued), so the numbers are
+    // not trusted.
+    WatchdogGate gate;
+    gate.check(sample(100, 2, 0));
+    EXPECT_FALSE(gate.check(sample(100, 0, 0)).ping);
+
+    gate.reset();
+    gate.check(sample(100, 0, 5));
+    EXPECT_FALSE(gate.check(sample(100, 0, 0)).ping);
+}
+
+TEST(WatchdogGate, HeartbeatWithoutProgressStopsThePings) {
+    // BPF had to wake the thread and it did not turn: stuck even if nothing
+    // is queued (an idle machine with a stuck scheduler).
+    WatchdogGate gate;
+    gate.check(sample(100, 0, 0, 4));
+    const auto v = gate.check(sample(100, 0, 0, 5));
+    EXPECT_FALSE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Stalled);
+}
+
+TEST(WatchdogGate, ProgressAgainResumesThePings) {
+    WatchdogGate gate;
+    gate.check(sample(100));
+    EXPECT_FALSE(gate.check(sample(100, 9)).ping);
+    EXPECT_FALSE(gate.check(sample(100, 12)).ping);
+    const auto v = gate.check(sample(101, 0));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.stalled_checks, 0u);
+    EXPECT_EQ(gate.stalled_checks(), 0u);
+}
+
+TEST(WatchdogGate, StalledThenDrainedWithoutTurningNeedsAnIdleInterval) {
+    // Stalled with work, then (say) the kernel ejected the tasks and the
+    // numbers read zero: one clean interval of zeros is needed before Idle.
+    WatchdogGate gate;
+    gate.check(sample(7, 5, 0));
+    EXPECT_FALSE(gate.check(sample(7, 0, 0)).ping);
+    const auto v = gate.check(sample(7, 0, 0));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Idle);
+}
+
+TEST(WatchdogGate, ResetComparesAgainstFreshCounters) {
+    WatchdogGate gate;
+    gate.check(sample(5000, 0, 0, 30));
+    EXPECT_FALSE(gate.check(sample(5000, 4, 0, 30)).ping);
+    gate.reset();
+    EXPECT_EQ(gate.stalled_checks(), 0u);
+    // New attach: the loop has turned 3 times since.
+    auto v = gate.check(sample(3, 4, 0));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Progress);
+    // New attach, loop never turned, records waiting: stalled.
+    gate.reset();
+    v = gate.check(sample(0, 4, 0));
+    EXPECT_FALSE(v.ping);
+}
+
+TEST(WatchdogGate, CountersGoingBackwardsCountAsAReattach) {
+    WatchdogGate gate;
+    gate.check(sample(5000, 0, 0, 30));
+    // Reattached without reset(): fresh counters, loop turned twice.
+    auto v = gate.check(sample(2, 1, 0, 0));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Progress);
+    // Fresh counters, loop not yet turned, work queued: stalled.
+    gate.check(sample(9000, 0, 0, 50));
+    v = gate.check(sample(0, 1, 0, 0));
+    EXPECT_FALSE(v.ping);
+    // Only heartbeats went back (rounds happen to match): still a reattach.
+    gate.check(sample(10, 0, 0, 50));
+    v = gate.check(sample(10, 0, 0, 1));
+    EXPECT_TRUE(v.ping);
+    EXPECT_EQ(v.reason, GateReason::Progress);
+}
+
+TEST(WatchdogGate, ReasonNames) {
+    EXPECT_EQ(to_string(GateReason::Progress), "progress");
+    EXPECT_EQ(to_string(GateReason::Idle), "idle");
+    EXPECT_EQ(to_string(GateReason::Stalled), "stalled");
+}
+
+}  // namespace
+}  // namespace rustland::systemd
