@@ -1,20 +1,45 @@
-// scx-rustland: entry point.
-#include <spdlog/spdlog.h>
+// scx-rustland: entry point. Reads the command line and the configuration
+// files, then hands over to the supervisor.
+#include <fmt/core.h>
 
 #include <variant>
 
 #include "cli/options.h"
+#include "config/config.h"
 #include "daemon/supervisor.h"
 #include "dispatcher/bpf_dispatcher.h"
+#include "systemd/logging.h"
 
 int main(int argc, char** argv) {
-    auto parsed = rustland::cli::parse(argc, argv);
+    using namespace rustland;
+    auto parsed = cli::parse(argc, argv);
     if (const int* code = std::get_if<int>(&parsed))
         return *code;
-    const auto& options = std::get<rustland::cli::Options>(parsed);
+    const auto& options = std::get<cli::Options>(parsed);
 
-    spdlog::set_pattern("%^%l%$: %v");
-    spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::info);
-    rustland::dispatcher::route_libbpf_logs(options.verbose);
-    return rustland::daemon::run(options);
+    daemon::ConfigSource source;
+    source.main_file = options.config_file.value_or(std::filesystem::path(config::kMainFile));
+    source.main_required = options.config_file.has_value();
+    if (!options.config_file)
+        source.dropin_dir = config::kDropinDir;
+    source.cli = options.settings;
+    source.cli_given = options.given;
+
+    config::Loaded loaded;
+    try {
+        loaded = source.load();
+    } catch (const config::Error& e) {
+        for (const std::string& problem : e.problems())
+            fmt::print(stderr, "{}\n", problem);
+        fmt::print(stderr, "scx-rustland: invalid configuration, nothing was loaded\n");
+        return cli::kExitConfig;
+    }
+    if (options.check_config) {
+        fmt::print("{}", config::describe(loaded));
+        return cli::kExitOk;
+    }
+
+    systemd::setup_logging(loaded.settings.verbose);
+    dispatcher::route_libbpf_logs(loaded.settings.verbose);
+    return daemon::run(source, loaded.settings);
 }

@@ -1,12 +1,15 @@
-// Command-line options of scx-rustland and their validation.
+// Command-line options of scx-rustland. Scheduler options have the same names,
+// ranges and defaults as the configuration keys (config/settings.h); the ones
+// given on the command line win over the configuration files.
 #pragma once
 
-#include <cstdint>
+#include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 
-#include "policy/scheduler.h"
+#include "config/settings.h"
 
 namespace rustland::cli {
 
@@ -17,24 +20,14 @@ enum ExitCode : int {
     kExitUsage = 2,        // bad option or value: nothing was loaded
     kExitNoSchedExt = 3,   // the running kernel has no sched_ext
     kExitBusy = 4,         // another sched_ext scheduler is attached
+    kExitConfig = 5,       // a configuration file is invalid: nothing was loaded
 };
 
 struct Options {
-    std::uint64_t slice_us = 5000;
-    std::uint64_t slice_us_min = 500;
-    std::uint64_t slice_boost = 100;
-    bool builtin_idle = false;
-    bool no_preemption = false;
-    bool full_user = false;
-    bool partial = false;
-    policy::Ordering ordering = policy::Ordering::Deadline;
-    std::uint32_t exit_dump_len = 0;
-    bool debug = false;
-    bool verbose = false;
-    std::optional<double> stats_interval_s;
-    std::uint32_t max_tasks = 65536;
-
-    policy::Settings policy_settings() const;
+    config::Settings settings;          // command-line values (defaults elsewhere)
+    std::set<std::string> given;        // keys set on the command line, "section.key"
+    std::optional<std::filesystem::path> config_file;  // --config: this file only
+    bool check_config = false;
 };
 
 // Either options to run with, or an exit code to leave with right away

@@ -11,9 +11,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -25,6 +28,9 @@
 #include "dispatcher/bpf_dispatcher.h"
 #include "dispatcher/cpu_list.h"
 #include "dispatcher/scheduling_loop.h"
+#include "systemd/logging.h"
+#include "systemd/notifier.h"
+#include "systemd/watchdog_gate.h"
 
 namespace rustland::daemon {
 namespace {
@@ -103,6 +109,7 @@ int take_signals() {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     const int fd = signalfd(-1, &set, SFD_CLOEXEC);
     if (fd < 0)
@@ -125,24 +132,39 @@ private:
     int fd_;
 };
 
-enum class Outcome { Stopped, Restart, Ejected };
+enum class Outcome { Stopped, Restart, Reattach, Ejected };
+
+std::string join(const std::vector<std::string>& keys) { return fmt::format("{}", fmt::join(keys, ", ")); }
 
 // One attach cycle: a fresh policy, BPF program and scheduling thread.
 class Session {
 public:
-    Session(const cli::Options& options, int signal_fd)
-        : options_(options), signal_fd_(signal_fd), policy_(options.max_tasks),
+    Session(const config::Settings& settings, const ConfigSource& source, systemd::Notifier& notifier,
+            int signal_fd)
+        : settings_(settings), source_(source), notifier_(notifier), signal_fd_(signal_fd),
+          policy_(settings.max_tasks),
           loop_(policy_, dispatcher::online_cpus()), done_(eventfd(0, EFD_CLOEXEC)) {
-        policy_.configure(options.policy_settings());
+        policy_.configure(settings.policy_settings());
     }
 
     Outcome run();
+    // The settings in force; after Outcome::Reattach, the ones to attach with.
+    const config::Settings& settings() const { return settings_; }
 
 private:
     void scheduling_thread_main(std::promise<pid_t>& tid);
     void log_stats(const BpfDispatcher& bpf) const;
+    void check_watchdog(const BpfDispatcher& bpf);
+    std::string status_line(const BpfDispatcher& bpf) const;
+    bool reload();
+    void apply_live(const config::Settings& next);
 
-    const cli::Options& options_;
+    config::Settings settings_;
+    const ConfigSource& source_;
+    systemd::Notifier& notifier_;
+    systemd::WatchdogGate gate_;
+    // Policy settings handed to the scheduling thread; freed once it moved on.
+    std::vector<std::unique_ptr<const policy::Settings>> offered_;
     int signal_fd_;
     policy::Scheduler policy_;
     dispatcher::SchedulingLoop loop_;
@@ -159,7 +181,7 @@ void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
     tid.set_value(gettid());
     go_.acquire();
     if (bpf_ && !stop_.load()) {
-        if (options_.partial) {
+        if (settings_.partial) {
             const sched_param param{};
             if (sched_setscheduler(0, kSchedExt, &param) != 0)
                 spdlog::warn("Cannot move the scheduling thread to SCHED_EXT: {}", std::strerror(errno));
@@ -201,11 +223,11 @@ Outcome Session::run() {
     try {
         dispatcher::LoadOptions load;
         load.scheduler_tid = tid_;
-        load.slice_ns = options_.slice_us * 1000;
-        load.full_user = options_.full_user;
-        load.partial = options_.partial;
-        load.debug = options_.debug;
-        load.exit_dump_len = options_.exit_dump_len;
+        load.slice_ns = settings_.slice_us * 1000;
+        load.full_user = settings_.full_user;
+        load.partial = settings_.partial;
+        load.debug = settings_.debug;
+        load.exit_dump_len = settings_.exit_dump_len;
         bpf = std::make_unique<BpfDispatcher>(load, loop_);
     } catch (...) {
         stop_ = true;
@@ -223,26 +245,66 @@ Outcome Session::run() {
         throw;
     }
     spdlog::info("scx-rustland attached: ops=rustland, scheduling thread {}, {} mode", tid_,
-                 options_.partial ? "partial (SCHED_EXT tasks only)" : "all tasks");
+                 settings_.partial ? "partial (SCHED_EXT tasks only)" : "all tasks");
 
-    const int timeout_ms = options_.stats_interval_s ? static_cast<int>(*options_.stats_interval_s * 1000) : -1;
+    notifier_.ready(status_line(*bpf));
+
+    // Two clocks drive this loop besides signals: the stats line and the
+    // systemd watchdog check. Both are optional.
+    using Clock = std::chrono::steady_clock;
+    const auto watchdog_every = systemd::Notifier::watchdog_interval();
+    auto next_watchdog = Clock::now();
+    auto next_stats = Clock::now();
+    const auto stats_every = [this] {
+        return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings_.stats_interval_s));
+    };
+    next_stats += stats_every();
+
     Outcome outcome = Outcome::Ejected;
     for (;;) {
+        auto deadline = Clock::time_point::max();
+        if (settings_.stats_interval_s > 0)
+            deadline = std::min(deadline, next_stats);
+        if (watchdog_every)
+            deadline = std::min(deadline, next_watchdog);
+        int timeout_ms = -1;
+        if (deadline != Clock::time_point::max())
+            timeout_ms = static_cast<int>(std::max<std::int64_t>(
+                0, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+
         pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {done_.get(), POLLIN, 0}};
         const int n = poll(fds, 2, timeout_ms);
         if (n < 0 && errno != EINTR)
             throw Error(Error::Kind::Failure, std::string("poll: ") + std::strerror(errno));
-        if (n == 0) {
-            log_stats(*bpf);
-            continue;
+        const auto now = Clock::now();
+        if (watchdog_every && now >= next_watchdog) {
+            check_watchdog(*bpf);
+            next_watchdog = now + *watchdog_every;
         }
+        if (settings_.stats_interval_s > 0 && now >= next_stats) {
+            log_stats(*bpf);
+            next_stats = now + stats_every();
+        }
+        if (n <= 0)
+            continue;
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
             [[maybe_unused]] auto r = read(signal_fd_, &info, sizeof(info));
-            spdlog::info("Received {}: detaching the scheduler", strsignal(static_cast<int>(info.ssi_signo)));
+            const int signo = static_cast<int>(info.ssi_signo);
+            if (signo == SIGHUP) {
+                notifier_.reloading();
+                const bool reattach = reload();
+                notifier_.ready_again(status_line(*bpf));
+                if (!reattach)
+                    continue;
+                outcome = Outcome::Reattach;
+            } else {
+                spdlog::info("Received {}: detaching the scheduler", strsignal(signo));
+                notifier_.stopping("Detaching the scheduler");
+                outcome = Outcome::Stopped;
+            }
             stop_ = true;
             bpf->detach();
-            outcome = Outcome::Stopped;
             break;
         }
         if (fds[1].revents & POLLIN)
@@ -250,7 +312,7 @@ Outcome Session::run() {
     }
     thread.join();
 
-    if (outcome == Outcome::Stopped)
+    if (outcome == Outcome::Stopped || outcome == Outcome::Reattach)
         return outcome;
     const auto info = bpf->exit_info();
     bpf->detach();
@@ -258,28 +320,111 @@ Outcome Session::run() {
         spdlog::info("The kernel asked for a restart ({}): reattaching the scheduler", info.reason);
         return Outcome::Restart;
     }
-    spdlog::error("The kernel ejected the scheduler: {}{}{}", info.reason, info.message.empty() ? "" : ": ",
-                  info.message);
+    systemd::log_with_fields(spdlog::level::err,
+                             fmt::format("The kernel ejected the scheduler: {}{}{}", info.reason,
+                                         info.message.empty() ? "" : ": ", info.message),
+                             {{"SCX_EXIT_REASON", info.reason}, {"SCX_EXIT_MESSAGE", info.message}});
+    notifier_.status("Ejected by the kernel: " + info.reason);
     if (!info.dump.empty())
         spdlog::error("Kernel debug dump:\n{}", info.dump);
     return Outcome::Ejected;
 }
 
+// WATCHDOG=1 only while the scheduling thread makes progress (or has nothing
+// to do): a stuck scheduling thread must get the daemon restarted.
+void Session::check_watchdog(const BpfDispatcher& bpf) {
+    const auto k = bpf.counters();
+    const auto& l = loop_.counters();
+    const systemd::GateVerdict verdict = gate_.check({.rounds = l.rounds.load(),
+                                                      .nr_queued = k.nr_queued,
+                                                      .nr_waiting = l.nr_waiting.load(),
+                                                      .heartbeats = k.heartbeats});
+    if (verdict.ping) {
+        notifier_.watchdog();
+        notifier_.status(status_line(bpf));
+    } else {
+        spdlog::warn("The scheduling thread made no progress with work pending ({} checks): "
+                     "not pinging the systemd watchdog",
+                     verdict.stalled_checks);
+    }
+}
+
+std::string Session::status_line(const BpfDispatcher& bpf) const {
+    const auto k = bpf.counters();
+    const auto& l = loop_.counters();
+    return fmt::format("Scheduling{}: {} tasks known, {} waiting; {} user / {} kernel dispatches",
+                       settings_.partial ? " SCHED_EXT tasks" : "", l.nr_tasks.load(), l.nr_waiting.load(),
+                       k.user, k.kernel);
+}
+
+// Reads the configuration again. A bad one changes nothing; a good one is
+// applied live where it can be. Returns true when it needs a new attach.
+bool Session::reload() {
+    spdlog::info("Received SIGHUP: reloading the configuration");
+    config::Loaded next;
+    try {
+        next = source_.load();
+    } catch (const config::Error& e) {
+        for (const std::string& problem : e.problems())
+            spdlog::error("{}", problem);
+        spdlog::error("The new configuration is invalid: the running one stays unchanged");
+        return false;
+    }
+    const config::Diff diff = config::compare(settings_, next.settings);
+    switch (diff.change) {
+    case config::Change::None:
+        spdlog::info("The configuration is unchanged");
+        return false;
+    case config::Change::Live:
+        apply_live(next.settings);
+        spdlog::info("Applied without reattaching: {}", join(diff.live));
+        return false;
+    case config::Change::Reattach:
+        spdlog::info("Reattaching the scheduler to apply: {}", join(diff.reattach));
+        settings_ = next.settings;
+        return true;
+    }
+    return false;
+}
+
+void Session::apply_live(const config::Settings& next) {
+    // Snapshots the scheduling thread has moved past can go; the one it uses
+    // (or has not seen yet) stays.
+    std::erase_if(offered_, [this](const auto& p) { return p.get() != loop_.adopted(); });
+    offered_.push_back(std::make_unique<const policy::Settings>(next.policy_settings()));
+    loop_.offer(offered_.back().get());
+    if (next.verbose != settings_.verbose) {
+        spdlog::set_level(next.verbose ? spdlog::level::debug : spdlog::level::info);
+        dispatcher::route_libbpf_logs(next.verbose);
+    }
+    settings_ = next;
+}
+
 }  // namespace
 
-int run(const cli::Options& options) {
+config::Loaded ConfigSource::load() const {
+    config::Loaded loaded = config::load(main_file, main_required, dropin_dir);
+    config::overlay(loaded, cli, cli_given);
+    return loaded;
+}
+
+int run(const ConfigSource& source, config::Settings settings) {
+    systemd::Notifier notifier;
     try {
         dispatcher::check_kernel_ready();
         lock_memory();
         const PinnedPagesGuard pinned_pages;
         Fd signals(take_signals());
         for (;;) {
-            Session session(options, signals.get());
+            Session session(settings, source, notifier, signals.get());
             switch (session.run()) {
             case Outcome::Stopped:
                 spdlog::info("scx-rustland detached; tasks are back on the fair class");
                 return cli::kExitOk;
             case Outcome::Restart:
+                continue;
+            case Outcome::Reattach:
+                settings = session.settings();
                 continue;
             case Outcome::Ejected:
                 return cli::kExitFailure;
@@ -287,6 +432,7 @@ int run(const cli::Options& options) {
         }
     } catch (const Error& e) {
         spdlog::error("{}", e.what());
+        notifier.status(e.what());
         switch (e.kind()) {
         case Error::Kind::NoSchedExt:
             return cli::kExitNoSchedExt;

@@ -87,6 +87,11 @@ void SchedulingLoop::dispatch_round(BpfDispatcher& dispatcher) {
 
 void SchedulingLoop::run(BpfDispatcher& dispatcher, const std::atomic<bool>& stop) {
     while (!stop.load(std::memory_order_relaxed) && !dispatcher.exited()) {
+        if (const policy::Settings* offered = offered_.load(std::memory_order_acquire);
+            offered != adopted_.load(std::memory_order_relaxed)) {
+            policy_.configure(*offered);
+            adopted_.store(offered, std::memory_order_release);
+        }
         now_ns_ = monotonic_ns();
         const int drained = dispatcher.drain_queued();
         dispatch_round(dispatcher);

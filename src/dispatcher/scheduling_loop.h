@@ -35,6 +35,12 @@ public:
 
     const LoopCounters& counters() const { return counters_; }
 
+    // Control thread: new policy settings for the loop to adopt at the start
+    // of its next round (copied there, so no allocation on the loop's side).
+    // `settings` must stay alive until adopted() returns it.
+    void offer(const policy::Settings* settings) { offered_.store(settings, std::memory_order_release); }
+    const policy::Settings* adopted() const { return adopted_.load(std::memory_order_acquire); }
+
     void on_queued(const rl_queued_task& task) override;
 
 private:
@@ -44,6 +50,8 @@ private:
     const std::vector<unsigned> online_cpus_;
     std::uint64_t now_ns_ = 0;
     std::uint64_t last_dsq_vtime_ = 0;
+    std::atomic<const policy::Settings*> offered_{nullptr};
+    std::atomic<const policy::Settings*> adopted_{nullptr};
     LoopCounters counters_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,39 +30,51 @@ int parse_exit(std::vector<std::string> args) {
     return std::holds_alternative<int>(r) ? std::get<int>(r) : -1;
 }
 
-TEST(Options, DefaultsMatchThePolicyDefaults) {
+TEST(Options, NothingGivenMeansConfigDefaults) {
     const auto o = parse_ok({});
-    const policy::Settings defaults;
-    const auto s = o.policy_settings();
-    EXPECT_EQ(s.slice_ns, defaults.slice_ns);
-    EXPECT_EQ(s.slice_min_ns, defaults.slice_min_ns);
-    EXPECT_EQ(s.slice_boost, defaults.slice_boost);
-    EXPECT_TRUE(s.preemption);
-    EXPECT_EQ(s.ordering, policy::Ordering::Deadline);
-    EXPECT_FALSE(o.stats_interval_s.has_value());
+    EXPECT_TRUE(o.given.empty());
+    EXPECT_EQ(o.settings, config::Settings{});
+    EXPECT_FALSE(o.config_file.has_value());
+    EXPECT_FALSE(o.check_config);
 }
 
-TEST(Options, ShortFlagsMapToSettings) {
+TEST(Options, ShortFlagsSetTheirKeys) {
     const auto o = parse_ok({"-s", "8000", "-S", "200", "-b", "50", "-i", "-n", "-u", "-p",
                              "--ordering", "vruntime", "--stats", "0.5", "--exit-dump-len", "4096"});
-    const auto s = o.policy_settings();
-    EXPECT_EQ(s.slice_ns, 8'000'000u);
-    EXPECT_EQ(s.slice_min_ns, 200'000u);
+    const auto& s = o.settings;
+    EXPECT_EQ(s.slice_us, 8000u);
+    EXPECT_EQ(s.slice_us_min, 200u);
     EXPECT_EQ(s.slice_boost, 50u);
-    EXPECT_TRUE(s.per_cpu_dispatch);
-    EXPECT_FALSE(s.preemption);
+    EXPECT_TRUE(s.builtin_idle);
+    EXPECT_TRUE(s.no_preemption);
+    EXPECT_TRUE(s.full_user);
+    EXPECT_TRUE(s.partial);
     EXPECT_EQ(s.ordering, policy::Ordering::Vruntime);
-    EXPECT_TRUE(o.full_user);
-    EXPECT_TRUE(o.partial);
-    EXPECT_EQ(o.exit_dump_len, 4096u);
-    ASSERT_TRUE(o.stats_interval_s.has_value());
-    EXPECT_DOUBLE_EQ(*o.stats_interval_s, 0.5);
+    EXPECT_EQ(s.exit_dump_len, 4096u);
+    EXPECT_DOUBLE_EQ(s.stats_interval_s, 0.5);
+    EXPECT_EQ(o.given, (std::set<std::string>{
+                           "scheduler.slice_us", "scheduler.slice_us_min", "scheduler.slice_boost",
+                           "scheduler.builtin_idle", "scheduler.no_preemption", "scheduler.full_user",
+                           "scheduler.partial", "scheduler.ordering", "logging.stats_interval",
+                           "scheduler.exit_dump_len"}));
+}
+
+TEST(Options, OnlyGivenKeysAreRecorded) {
+    const auto o = parse_ok({"--slice-us", "7000", "-v"});
+    EXPECT_EQ(o.given, (std::set<std::string>{"scheduler.slice_us", "logging.verbose"}));
+}
+
+TEST(Options, ConfigFileAndCheck) {
+    const auto o = parse_ok({"--config", "/tmp/x.toml", "--check-config"});
+    ASSERT_TRUE(o.config_file.has_value());
+    EXPECT_EQ(*o.config_file, std::filesystem::path("/tmp/x.toml"));
+    EXPECT_TRUE(o.check_config);
 }
 
 TEST(Options, BadValuesAreUsageErrors) {
     for (const auto& args : std::vector<std::vector<std::string>>{
              {"-s", "5"}, {"-s", "abc"}, {"-S", "0"}, {"-b", "-1"}, {"--stats", "0"},
-             {"--ordering", "fifo"}, {"--no-such-option"}, {"-s", "1000", "-S", "2000"}})
+             {"--ordering", "fifo"}, {"--no-such-option"}, {"--max-tasks", "10"}})
         EXPECT_EQ(parse_exit(args), kExitUsage) << args[0];
 }
 

@@ -107,6 +107,36 @@ kill "$fair"
 stop_rustland INT
 assert_eq "partial mode: clean exit" 0 "$RL_RC"
 
+# --- SIGHUP: reload the configuration -----------------------------------------
+mkdir -p /etc/scx-rustland
+printf '[scheduler]\nslice_us = 5000\n' >/etc/scx-rustland/config.toml
+check "attaches with /etc/scx-rustland/config.toml" start_rustland
+sleep 1.5
+assert_eq "the file's slice is in force" 5000 "$(last_stat slice_us)"
+printf '[scheduler]\nslice_us = 20000\n' >/etc/scx-rustland/config.toml
+kill -HUP "$RL_PID"
+sleep 2.5
+assert_match "a live change is applied without reattaching" \
+	'Applied without reattaching: scheduler.slice_us' "$(cat "$LOG")"
+assert_eq "the new slice is in force" 20000 "$(last_stat slice_us)"
+printf '[scheduler]\nslice_us = "fast"\n' >/etc/scx-rustland/config.toml
+kill -HUP "$RL_PID"
+sleep 2.5
+assert_match "a broken config is reported with file:line:col" \
+	'config.toml:2:[0-9]+: scheduler.slice_us' "$(cat "$LOG")"
+assert_eq "a broken config keeps the scheduler attached" enabled "$(sched_ext_state)"
+assert_eq "a broken config keeps the old slice" 20000 "$(last_stat slice_us)"
+printf '[scheduler]\nslice_us = 20000\npartial = true\n' >/etc/scx-rustland/config.toml
+kill -HUP "$RL_PID"
+sleep 3
+assert_match "a change that needs it reattaches" 'Reattaching the scheduler to apply: scheduler.partial' \
+	"$(cat "$LOG")"
+check "reattached in partial mode" wait_for_state enabled 10
+assert_match "the kernel sees partial mode" 'enabled \(partial\)' "$(scx_dmesg | tail -n 1)"
+stop_rustland INT
+assert_eq "reload: clean exit" 0 "$RL_RC"
+rm -f /etc/scx-rustland/config.toml
+
 # --- CPU hotplug: the daemon reattaches by itself -----------------------------
 check "attaches before hotplug" start_rustland
 echo 0 >/sys/devices/system/cpu/cpu1/online
