@@ -25,6 +25,7 @@
 #include <sstream>
 #include <thread>
 
+#include "daemon/ejection_budget.h"
 #include "dispatcher/bpf_dispatcher.h"
 #include "dispatcher/cpu_list.h"
 #include "dispatcher/scheduling_loop.h"
@@ -400,6 +401,27 @@ void Session::apply_live(const config::Settings& next) {
     settings_ = next;
 }
 
+// Waits `delay` before a reattach. Returns false if SIGINT/SIGTERM came
+// meanwhile (stop instead); SIGHUP reloads `settings` (kept if invalid).
+bool wait_before_reattach(int signal_fd, std::chrono::steady_clock::duration delay, const ConfigSource& source,
+                          config::Settings& settings) {
+    pollfd fd{signal_fd, POLLIN, 0};
+    const int n = poll(&fd, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(delay).count()));
+    if (n <= 0)
+        return true;
+    signalfd_siginfo info{};
+    [[maybe_unused]] auto r = read(signal_fd, &info, sizeof(info));
+    if (info.ssi_signo != SIGHUP)
+        return false;
+    try {
+        settings = source.load().settings;
+    } catch (const config::Error& e) {
+        for (const std::string& problem : e.problems())
+            spdlog::error("{}", problem);
+    }
+    return true;
+}
+
 }  // namespace
 
 config::Loaded ConfigSource::load() const {
@@ -410,6 +432,9 @@ config::Loaded ConfigSource::load() const {
 
 int run(const ConfigSource& source, config::Settings settings) {
     systemd::Notifier notifier;
+    // Three ejections in a minute are retried after 1, 2 and 4 s (well within
+    // the unit's 10 s watchdog); the fourth ends the daemon.
+    EjectionBudget ejections(3, std::chrono::minutes(1), std::chrono::seconds(1));
     try {
         dispatcher::check_kernel_ready();
         lock_memory();
@@ -426,8 +451,20 @@ int run(const ConfigSource& source, config::Settings settings) {
             case Outcome::Reattach:
                 settings = session.settings();
                 continue;
-            case Outcome::Ejected:
-                return cli::kExitFailure;
+            case Outcome::Ejected: {
+                const auto delay = ejections.after_ejection(std::chrono::steady_clock::now());
+                if (!delay) {
+                    spdlog::error("The kernel ejected the scheduler {} times within a minute: giving up",
+                                  ejections.recent());
+                    return cli::kExitFailure;
+                }
+                spdlog::warn("Reattaching in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count());
+                if (!wait_before_reattach(signals.get(), *delay, source, settings)) {
+                    notifier.stopping("Stopped while waiting to reattach");
+                    return cli::kExitOk;
+                }
+                continue;
+            }
             }
         }
     } catch (const Error& e) {

@@ -137,6 +137,45 @@ stop_rustland INT
 assert_eq "reload: clean exit" 0 "$RL_RC"
 rm -f /etc/scx-rustland/config.toml
 
+# --- systemd notifications, through a real notify socket ----------------------
+notify-listen /run/notify.sock >/tmp/notify.log &
+listener=$!
+sleep 0.5
+export NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC=2000000
+check "attaches with NOTIFY_SOCKET set" start_rustland
+unset NOTIFY_SOCKET WATCHDOG_USEC
+sleep 3
+assert_match "READY=1 with a STATUS, sent once attached" '^state=enabled READY=1 STATUS=Scheduling' \
+	"$(grep -m1 'READY=1' /tmp/notify.log)"
+assert_match "WATCHDOG=1 pings while the scheduler makes progress" 'WATCHDOG=1' "$(cat /tmp/notify.log)"
+kill -HUP "$RL_PID"
+sleep 2
+assert_match "RELOADING=1 then READY=1 around a reload" 'RELOADING=1 MONOTONIC_USEC=[0-9]+' \
+	"$(sed -n '/RELOADING=1/,$p' /tmp/notify.log | head -n 1)"
+assert_match "READY=1 again after the reload" 'READY=1' "$(sed -n '/RELOADING=1/,$p' /tmp/notify.log | tail -n +2)"
+stop_rustland TERM
+assert_match "STOPPING=1 on SIGTERM" 'STOPPING=1' "$(tail -n 2 /tmp/notify.log)"
+kill "$listener"
+
+# --- Ejection by the kernel: reattach with backoff, then give up --------------
+echo 1 >/proc/sys/kernel/sysrq
+check "attaches before the ejections" start_rustland
+echo S >/proc/sysrq-trigger
+sleep 1
+check "reattached by itself after an ejection (sysrq-S)" wait_for_state enabled 10
+assert_match "the ejection reason is logged, then the backoff" 'ejected the scheduler: .*sysrq' "$(cat "$LOG")"
+assert_eq "the same daemon process is still running after the ejection" 0 "$(kill -0 "$RL_PID"; echo $?)"
+for i in 2 3 4; do
+	wait_for_state enabled 15 >/dev/null
+	echo S >/proc/sysrq-trigger
+	sleep 0.5
+done
+wait "$RL_PID"
+RL_RC=$?
+assert_eq "the fourth ejection within a minute ends the daemon with status 1" 1 "$RL_RC"
+assert_match "and says it gives up" 'giving up' "$(cat "$LOG")"
+assert_eq "the kernel is back on the fair class" disabled "$(sched_ext_state)"
+
 # --- CPU hotplug: the daemon reattaches by itself -----------------------------
 check "attaches before hotplug" start_rustland
 echo 0 >/sys/devices/system/cpu/cpu1/online
