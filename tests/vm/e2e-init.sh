@@ -157,6 +157,45 @@ stop_rustland TERM
 assert_match "STOPPING=1 on SIGTERM" 'STOPPING=1' "$(tail -n 2 /tmp/notify.log)"
 kill "$listener"
 
+# --- A stalled scheduling thread stops the watchdog pings ---------------------
+# The scheduling thread alone is frozen (a threaded cgroup with cgroup.freeze),
+# while the control thread keeps running and checking the watchdog gate. The
+# kernel may eject the stalled scheduler ("runnable task stall"): expected
+# here, so dmesg is checked before this block and only after it at the end.
+assert_eq "no sched_ext error before the stall test" "" "$(scx_errors)"
+notify-listen /run/notify.sock >/tmp/notify2.log &
+listener=$!
+sleep 0.5
+export NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC=1000000
+check "attaches for the stall test" start_rustland
+unset NOTIFY_SOCKET WATCHDOG_USEC
+sleep 2
+assert_match "pings before the stall" 'WATCHDOG=1' "$(cat /tmp/notify2.log)"
+sched_tid=$(for t in /proc/"$RL_PID"/task/*; do
+	[ "$(cat "$t/comm")" = rustland-sched ] && basename "$t"; done)
+mkdir -p /sys/fs/cgroup/stall
+echo threaded >/sys/fs/cgroup/stall/cgroup.type
+echo "$sched_tid" >/sys/fs/cgroup/stall/cgroup.threads
+echo 1 >/sys/fs/cgroup/stall/cgroup.freeze
+sleep 2.5
+stalled_from=$(wc -l </tmp/notify2.log)
+sleep 3
+assert_eq "no WATCHDOG=1 while the scheduling thread is stalled" 0 \
+	"$(tail -n +"$((stalled_from + 1))" /tmp/notify2.log | grep -c 'WATCHDOG=1')"
+assert_match "the stall is logged" 'made no progress with work pending' "$(cat "$LOG")"
+echo 0 >/sys/fs/cgroup/stall/cgroup.freeze
+resumed_from=$(wc -l </tmp/notify2.log)
+sleep 4
+check "attached again after the thaw" wait_for_state enabled 15
+sleep 2
+assert_match "pings resume after the thaw" 'WATCHDOG=1' \
+	"$(tail -n +"$((resumed_from + 1))" /tmp/notify2.log)"
+stop_rustland INT
+assert_eq "stall test: clean exit" 0 "$RL_RC"
+rmdir /sys/fs/cgroup/stall
+kill "$listener"
+errors_from=$(dmesg_lines)
+
 # --- Ejection by the kernel: reattach with backoff, then give up --------------
 echo 1 >/proc/sys/kernel/sysrq
 check "attaches before the ejections" start_rustland
@@ -192,7 +231,8 @@ assert_eq "hotplug: clean exit" 0 "$RL_RC"
 # kernel patches sched_ext's static keys has crashed the guest kernel once
 # (int3 oops in do_sched_yield), which is an emulation race, not our bug.
 echo 1 >/sys/devices/system/cpu/cpu1/online
-assert_eq "no sched_ext error in dmesg at the end" "" "$(scx_errors)"
+assert_eq "no sched_ext error in dmesg after the stall test" "" \
+	"$(dmesg_since "$errors_from" | grep -i sched_ext | grep -Ei 'error|stall|fail')"
 
 scx_dmesg | tail -n 20
 finish
