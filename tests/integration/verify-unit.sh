@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# systemd-analyze verify on the shipped unit, with ExecStart= pointing at the
+# built daemon (verify checks that the binary exists).
+# Usage: tests/integration/verify-unit.sh UNIT DAEMON
+set -euo pipefail
+unit=$1 daemon=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sed "s|^ExecStart=/usr/sbin/scx-rustland|ExecStart=$(realpath "$daemon")|" "$unit" >"$work/scx-rustland.service"
+grep -q "^ExecStart=$(realpath "$daemon")" "$work/scx-rustland.service"
+out=$(systemd-analyze verify "$work/scx-rustland.service" 2>&1) || { echo "$out"; exit 1; }
+# verify reports problems as messages even when it exits 0: any output fails.
+[ -z "$out" ] || { echo "$out"; exit 1; }
+echo "systemd-analyze verify: clean"
