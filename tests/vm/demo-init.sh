@@ -5,7 +5,7 @@ guest_setup
 guest_watchdog 300
 
 args=$(cat /etc/scx-rustland.args 2>/dev/null)
-echo "=== scx-rustland $args: counters every 2 s (user = decisions made in user space)"
+echo "=== scx-rustland${args:+ $args}: counters every 2 s (user = decisions made in user space)"
 # shellcheck disable=SC2086 # the arguments are meant to split
 scx-rustland --stats 2 $args &
 pid=$!
