@@ -18,6 +18,20 @@ start_rustland() {
 	wait_for_state enabled 10
 }
 
+# start_notified NOTIFY_LOG WATCHDOG_USEC: like start_rustland, with the
+# daemon's sd_notify messages going to a listener that logs them to
+# NOTIFY_LOG (its pid in LISTENER).
+start_notified() {
+	notify-listen /run/notify.sock >"$1" &
+	LISTENER=$!
+	sleep 0.5
+	export NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC="$2"
+	start_rustland
+	_started=$?
+	unset NOTIFY_SOCKET WATCHDOG_USEC
+	return "$_started"
+}
+
 # stop_rustland SIGNAL: send it and wait for the exit; status in RL_RC.
 # (Not in a $(...) subshell: only this shell can wait for the daemon.)
 stop_rustland() {
@@ -138,12 +152,7 @@ assert_eq "reload: clean exit" 0 "$RL_RC"
 rm -f /etc/scx-rustland/config.toml
 
 # --- systemd notifications, through a real notify socket ----------------------
-notify-listen /run/notify.sock >/tmp/notify.log &
-listener=$!
-sleep 0.5
-export NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC=2000000
-check "attaches with NOTIFY_SOCKET set" start_rustland
-unset NOTIFY_SOCKET WATCHDOG_USEC
+check "attaches with NOTIFY_SOCKET set" start_notified /tmp/notify.log 2000000
 sleep 3
 assert_match "READY=1 with a STATUS, sent once attached" '^state=enabled READY=1 STATUS=Scheduling' \
 	"$(grep -m1 'READY=1' /tmp/notify.log)"
@@ -155,7 +164,7 @@ assert_match "RELOADING=1 then READY=1 around a reload" 'RELOADING=1 MONOTONIC_U
 assert_match "READY=1 again after the reload" 'READY=1' "$(sed -n '/RELOADING=1/,$p' /tmp/notify.log | tail -n +2)"
 stop_rustland TERM
 assert_match "STOPPING=1 on SIGTERM" 'STOPPING=1' "$(tail -n 2 /tmp/notify.log)"
-kill "$listener"
+kill "$LISTENER"
 
 # --- A stalled scheduling thread stops the watchdog pings ---------------------
 # The scheduling thread alone is frozen (a threaded cgroup with cgroup.freeze),
@@ -163,12 +172,7 @@ kill "$listener"
 # kernel may eject the stalled scheduler ("runnable task stall"): expected
 # here, so dmesg is checked before this block and only after it at the end.
 assert_eq "no sched_ext error before the stall test" "" "$(scx_errors)"
-notify-listen /run/notify.sock >/tmp/notify2.log &
-listener=$!
-sleep 0.5
-export NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC=1000000
-check "attaches for the stall test" start_rustland
-unset NOTIFY_SOCKET WATCHDOG_USEC
+check "attaches for the stall test" start_notified /tmp/notify2.log 1000000
 sleep 2
 assert_match "pings before the stall" 'WATCHDOG=1' "$(cat /tmp/notify2.log)"
 sched_tid=$(for t in /proc/"$RL_PID"/task/*; do
@@ -193,7 +197,7 @@ assert_match "pings resume after the thaw" 'WATCHDOG=1' \
 stop_rustland INT
 assert_eq "stall test: clean exit" 0 "$RL_RC"
 rmdir /sys/fs/cgroup/stall
-kill "$listener"
+kill "$LISTENER"
 errors_from=$(dmesg_lines)
 
 # --- Ejection by the kernel: reattach with backoff, then give up --------------
