@@ -67,6 +67,7 @@ public:
 
 private:
     ProgressSample last_{};
+    std::uint64_t heartbeats_at_progress_ = 0;  // heartbeats seen at the last progress
     std::uint32_t stalled_checks_ = 0;
 };
 

@@ -80,14 +80,27 @@ TEST(WatchdogGate, WorkAtThePreviousCheckIsNotIdleNow) {
     EXPECT_FALSE(gate.check(sample(100, 0, 0)).ping);
 }
 
-TEST(WatchdogGate, HeartbeatWithoutProgressStopsThePings) {
-    // BPF had to wake the thread and it did not turn: stuck even if nothing
-    // is queued (an idle machine with a stuck scheduler).
+TEST(WatchdogGate, TwoUnansweredHeartbeatsStopThePings) {
+    // BPF had to wake the thread twice and it never turned: stuck even if
+    // nothing is queued (an idle machine with a stuck scheduler).
     WatchdogGate gate;
-    gate.check(sample(100, 0, 0, 4));
-    const auto v = gate.check(sample(100, 0, 0, 5));
+    gate.check(sample(100, 0, 0, 4));  // progress, at heartbeat 4
+    EXPECT_TRUE(gate.check(sample(100, 0, 0, 5)).ping) << "one heartbeat may be in flight";
+    const auto v = gate.check(sample(100, 0, 0, 6));
     EXPECT_FALSE(v.ping);
     EXPECT_EQ(v.reason, GateReason::Stalled);
+}
+
+TEST(WatchdogGate, HeartbeatsCountFromTheLastProgressNotTheLastCheck) {
+    // Checks closer together than heartbeats: each interval alone looks idle.
+    WatchdogGate gate;
+    gate.check(sample(50, 0, 0, 10));  // progress
+    EXPECT_TRUE(gate.check(sample(50, 0, 0, 10)).ping);
+    EXPECT_TRUE(gate.check(sample(50, 0, 0, 11)).ping);
+    EXPECT_TRUE(gate.check(sample(50, 0, 0, 11)).ping);
+    EXPECT_FALSE(gate.check(sample(50, 0, 0, 12)).ping);
+    EXPECT_FALSE(gate.check(sample(50, 0, 0, 12)).ping) << "still no round since heartbeat 10";
+    EXPECT_TRUE(gate.check(sample(51, 0, 0, 12)).ping);
 }
 
 TEST(WatchdogGate, ProgressAgainResumesThePings) {

@@ -181,7 +181,9 @@ mkdir -p /sys/fs/cgroup/stall
 echo threaded >/sys/fs/cgroup/stall/cgroup.type
 echo "$sched_tid" >/sys/fs/cgroup/stall/cgroup.threads
 echo 1 >/sys/fs/cgroup/stall/cgroup.freeze
-sleep 2.5
+# Two unanswered heartbeats (1 s apart, the first 1 s after the last round)
+# make a stall: wait for them before counting.
+sleep 4
 stalled_from=$(wc -l </tmp/notify2.log)
 sleep 3
 assert_eq "no WATCHDOG=1 while the scheduling thread is stalled" 0 \
