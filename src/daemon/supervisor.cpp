@@ -23,9 +23,9 @@
 #include <future>
 #include <semaphore>
 #include <sstream>
-#include <thread>
 
 #include "daemon/ejection_budget.h"
+#include "daemon/stack_thread.h"
 #include "dispatcher/bpf_dispatcher.h"
 #include "dispatcher/cpu_list.h"
 #include "dispatcher/scheduling_loop.h"
@@ -40,6 +40,9 @@ using dispatcher::BpfDispatcher;
 using dispatcher::Error;
 
 constexpr int kSchedExt = 7;  // SCHED_EXT policy number (uapi sched.h, Linux >= 6.12)
+// The scheduling loop's deepest call chain needs a few KiB; the stack is
+// prefaulted (256 KiB) and locked, so keep it small.
+constexpr std::size_t kSchedulingThreadStack = 1 << 20;
 
 // Minor + major faults of one thread of this process, from procfs.
 std::uint64_t thread_page_faults(pid_t tid) {
@@ -214,7 +217,7 @@ void Session::log_stats(const BpfDispatcher& bpf) const {
 Outcome Session::run() {
     std::promise<pid_t> tid_promise;
     auto tid_future = tid_promise.get_future();
-    std::thread thread([&] { scheduling_thread_main(tid_promise); });
+    StackThread thread(kSchedulingThreadStack, [&] { scheduling_thread_main(tid_promise); });
     tid_ = tid_future.get();
 
     // The loop must already be running when attach starts: from the moment
