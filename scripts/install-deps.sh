@@ -13,7 +13,7 @@ build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-
 	libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
 	googletest libgtest-dev libgmock-dev libbenchmark-dev)
 backports_pkgs=(libbpf-dev bpftool)
-vm_pkgs=(systemd qemu-system-x86 busybox-static stress-ng rt-tests linux-perf zstd cpio
+vm_pkgs=(systemd mmdebstrap e2fsprogs qemu-system-x86 busybox-static stress-ng rt-tests linux-perf zstd cpio
 	debian-archive-keyring ca-certificates)
 
 missing=()

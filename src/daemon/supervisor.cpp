@@ -18,7 +18,9 @@
 #include <atomic>
 #include <chrono>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <semaphore>
@@ -80,31 +82,51 @@ void lock_memory() {
 
 // Compaction may migrate even mlocked pages, and touching a migrated page
 // faults. vm.compact_unevictable_allowed=0 keeps our locked pages in place
-// while we run; the old value is restored when we stop (not after SIGKILL:
-// the setting is harmless to leave behind).
+// while we run, and the original value comes back when we stop. It is also
+// kept in the runtime directory: after a crash, the restarted daemon finds
+// 0 in the sysctl, and must restore what was there before the first start.
 class PinnedPagesGuard {
 public:
-    PinnedPagesGuard() {
-        std::ifstream in(kPath);
-        if (!(in >> saved_) || saved_ == "0" || !write("0"))
-            saved_.clear();
+    PinnedPagesGuard() : saved_file_(runtime_dir() / "compact_unevictable_allowed") {
+        if (!read(saved_file_, original_) && read(kSysctl, original_)) {
+            std::error_code ignored;
+            std::filesystem::create_directories(saved_file_.parent_path(), ignored);
+            write(saved_file_, original_);
+        }
+        if (original_.empty() || !write(kSysctl, "0"))
+            original_.clear();
         else
-            spdlog::debug("{}: {} -> 0 while attached", kPath, saved_);
+            spdlog::debug("{}: {} -> 0 while attached", kSysctl, original_);
     }
     ~PinnedPagesGuard() {
-        if (!saved_.empty())
-            write(saved_);
+        if (original_.empty())
+            return;
+        write(kSysctl, original_);
+        std::error_code ignored;
+        std::filesystem::remove(saved_file_, ignored);
     }
     PinnedPagesGuard(const PinnedPagesGuard&) = delete;
     PinnedPagesGuard& operator=(const PinnedPagesGuard&) = delete;
 
 private:
-    static constexpr const char* kPath = "/proc/sys/vm/compact_unevictable_allowed";
-    static bool write(const std::string& value) {
-        std::ofstream out(kPath);
+    static constexpr const char* kSysctl = "/proc/sys/vm/compact_unevictable_allowed";
+
+    // systemd's RuntimeDirectory= (kept across restarts by the unit).
+    static std::filesystem::path runtime_dir() {
+        const char* dir = std::getenv("RUNTIME_DIRECTORY");
+        return dir && *dir ? dir : "/run/scx-rustland";
+    }
+    static bool read(const std::filesystem::path& path, std::string& value) {
+        std::ifstream in(path);
+        return static_cast<bool>(in >> value);
+    }
+    static bool write(const std::filesystem::path& path, const std::string& value) {
+        std::ofstream out(path);
         return static_cast<bool>(out << value << '\n');
     }
-    std::string saved_;
+
+    std::filesystem::path saved_file_;
+    std::string original_;
 };
 
 // Blocks the signals we handle in every thread and returns a signalfd for them.

@@ -8,6 +8,7 @@
 #
 # Usage: tests/vm/boot.sh -i INITRAMFS [options]
 #   -i FILE     initramfs (from mkinitramfs.sh)
+#   -d IMAGE    raw disk image attached as a virtio disk (/dev/vda); repeatable
 #   -l FILE     serial log (default: INITRAMFS with .serial.log instead of the
 #               .cpio.* suffix)
 #   -t SECS     overall timeout (default 300)
@@ -35,10 +36,11 @@ initrd="" logfile="" timeout_s=300 smp=2 mem=2G env_file="" quiet=0
 # the guest dies with "Oops: int3" in __schedule/do_sched_yield while sched_ext
 # flips its static keys on attach/detach (seen in 3 of ~30 boots).
 accel=${SCX_VM_ACCEL:-tcg,thread=single}
-extra=()
-while getopts "i:l:t:a:s:m:k:A:qh" opt; do
+extra=() disks=()
+while getopts "i:d:l:t:a:s:m:k:A:qh" opt; do
 	case $opt in
 	i) initrd=$OPTARG ;;
+	d) disks+=("$OPTARG") ;;
 	l) logfile=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
 	a) extra+=("$OPTARG") ;;
@@ -88,6 +90,10 @@ qemu=(
 	-initrd "$initrd"
 	-append "$cmdline"
 )
+for d in "${disks[@]}"; do
+	[[ -f $d ]] || die "disk image $d not found"
+	qemu+=(-drive "file=$d,format=raw,if=virtio")
+done
 
 log "kernel $KERNEL_RELEASE ($KERNEL_PACKAGE), initramfs $initrd, $accel -smp $smp -m $mem, timeout ${timeout_s}s"
 log "cmdline: $cmdline"
