@@ -11,13 +11,16 @@ sudo=""
 
 build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-dev
 	libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
-	googletest libgtest-dev libgmock-dev libbenchmark-dev)
+	googletest libgtest-dev libgmock-dev libbenchmark-dev
+	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc)
+# Packaging: the .deb and .rpm builds and their linters.
+pkg_pkgs=(debhelper dpkg-dev lintian rpm rpmlint)
 backports_pkgs=(libbpf-dev bpftool)
 vm_pkgs=(systemd mmdebstrap e2fsprogs qemu-system-x86 busybox-static stress-ng rt-tests linux-perf zstd cpio
-	debian-archive-keyring ca-certificates)
+	debian-archive-keyring ca-certificates gnuplot-nox)
 
 missing=()
-for pkg in "${build_pkgs[@]}" "${vm_pkgs[@]}" "${backports_pkgs[@]}"; do
+for pkg in "${build_pkgs[@]}" "${pkg_pkgs[@]}" "${vm_pkgs[@]}" "${backports_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -eq 0 ] && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev)" ge 1:1.4; then
@@ -42,5 +45,5 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${build_pkgs[@]}" "${vm_pkgs[@]}"
+$sudo apt-get install -y -qq --no-install-recommends "${build_pkgs[@]}" "${pkg_pkgs[@]}" "${vm_pkgs[@]}"
 $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports "${backports_pkgs[@]}"

@@ -1,0 +1,90 @@
+// The org.scx.Rustland1 D-Bus service: holds (latency-critical processes),
+// caller authorization, admin methods, and the scheduler's state as
+// properties. Runs its own thread; never touches the scheduling thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace rustland::service {
+
+// Where holds take effect: the dispatcher's tgid -> latency class map. The
+// service counts holds per tgid and calls mark() on the first, unmark() after
+// the last. Called from the service thread.
+class LatencyHints {
+public:
+    // False if the map is full: the hold is refused with LimitExceeded.
+    virtual bool mark(pid_t tgid) = 0;
+    virtual void unmark(pid_t tgid) = 0;
+
+protected:
+    ~LatencyHints() = default;
+};
+
+// Admin actions carried out by the daemon (the supervisor).
+class Admin {
+public:
+    // Reload the configuration; `done` is called exactly once, from any
+    // thread, with an empty string on success or the problems (one per line,
+    // "file:line: ...") when nothing was applied.
+    virtual void reload(std::function<void(std::string problems)> done) = 0;
+
+protected:
+    ~Admin() = default;
+};
+
+struct Limits {
+    unsigned max_holds_per_uid = 32;   // live holds one non-root uid may own
+    unsigned max_holds_total = 1024;   // live holds in all (bounds memory)
+    unsigned rate_burst = 20;          // hold requests one non-root uid may make at once...
+    double rate_per_second = 2.0;      // ...refilled at this rate
+    std::size_t max_text_bytes = 255;  // app_id, reason
+};
+
+struct SchedulerState {
+    std::string state = "starting";    // starting | attached | detached | ejected
+    std::string reason;
+    std::string ops_name;
+};
+
+class Service {
+public:
+    // `bus` is the connection to serve on (the system bus in production, a
+    // private bus in tests). Does not request the name yet.
+    Service(std::unique_ptr<sdbus::IConnection> bus, const Limits& limits, LatencyHints& hints,
+            Admin& admin);
+    ~Service();  // stop()s
+    Service(const Service&) = delete;
+    Service& operator=(const Service&) = delete;
+
+    // Registers the object, requests org.scx.Rustland1 and starts the service
+    // thread. Throws sdbus::Error if the name cannot be owned.
+    void start();
+    // Ends every hold (HoldRemoved "daemon-stopping"), releases the name and
+    // joins the thread. Idempotent.
+    void stop();
+
+    // Thread-safe; properties change and PropertiesChanged is emitted.
+    void set_state(const SchedulerState& state);
+    void set_counters(const std::map<std::string, std::uint64_t>& counters);
+    void set_limits(const Limits& limits);
+
+    // Calls mark() again for every held tgid (after a reattach, the new BPF
+    // map starts empty). Thread-safe.
+    void replay_hints();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rustland::service
