@@ -12,7 +12,7 @@ sudo=""
 build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-dev
 	libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
 	googletest libgtest-dev libgmock-dev libbenchmark-dev
-	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc)
+	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc nlohmann-json3-dev)
 # Packaging: the .deb and .rpm builds and their linters.
 pkg_pkgs=(debhelper dpkg-dev lintian rpm rpmlint)
 backports_pkgs=(libbpf-dev bpftool)
