@@ -119,6 +119,11 @@ std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<co
     if (::poll(polled.data(), polled.size(), timeout_ms) < 0 && errno != EINTR) {
         throw std::system_error(errno, std::generic_category(), "poll");
     }
+    // What just arrived reaches the callbacks before the caller looks at its state.
+    if (bus) {
+        while (bus->processPendingRequest()) {
+        }
+    }
     for (std::size_t i = 0; i < fds.size(); ++i) {
         if (polled[i].revents != 0) {
             return i;

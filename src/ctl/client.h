@@ -52,8 +52,9 @@ private:
     Listeners listeners_;
 };
 
-// Dispatches every queued bus message (signal callbacks run here), then
-// sleeps until the bus or one of `fds` is readable or `timeout` passes.
+// Sleeps until the bus or one of `fds` is readable or `timeout` passes, and
+// dispatches the bus messages queued before and during the wait (signal
+// callbacks run here).
 // Returns the index in `fds` of a readable descriptor, if any. `bus` may be
 // null (run without a daemon).
 std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<const int> fds,

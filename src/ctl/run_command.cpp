@@ -24,7 +24,8 @@ namespace {
 constexpr int kExitNotFound = 127;
 constexpr int kExitNotExecutable = 126;
 
-[[noreturn]] void exec_in_child(const RunCommand& command, int go_fd, const sigset_t& mask) {
+[[noreturn]] void exec_in_child(const RunCommand& command, std::string_view what, int go_fd,
+                                const sigset_t& mask) {
     // The parent writes one byte once CMD is held, or closes the pipe without
     // writing when CMD must not run (--strict).
     char go = 0;
@@ -45,7 +46,7 @@ constexpr int kExitNotExecutable = 126;
     const int error = errno;
     const Failure failure{ExitCode::failure, error == ENOENT ? std::string("command not found")
                                                              : std::strerror(error)};
-    fmt::print(stderr, "{}\n", failure_line(fmt::format("run: {}", command.argv.front()), failure));
+    fmt::print(stderr, "{}\n", failure_line(what, failure));
     ::_exit(error == ENOENT ? kExitNotFound : kExitNotExecutable);
 }
 
@@ -80,7 +81,7 @@ std::optional<Failure> hold_child(sdbus::IConnection& bus, int child_pidfd,
 }  // namespace
 
 ExitCode run(const RunCommand& command) {
-    const std::string what = fmt::format("run {}", command.argv.front());
+    const std::string what = describe(command);
     std::unique_ptr<sdbus::IConnection> bus;
     std::optional<Failure> no_bus;
     try {
@@ -107,7 +108,7 @@ ExitCode run(const RunCommand& command) {
     }
     if (child == 0) {
         go_write.reset();
-        exec_in_child(command, go_read.get(), forwarded.previous_mask());
+        exec_in_child(command, what, go_read.get(), forwarded.previous_mask());
     }
     go_read.reset();
     const UniqueFd child_fd = open_pidfd(child);
