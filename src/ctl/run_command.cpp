@@ -50,12 +50,13 @@ constexpr int kExitNotExecutable = 126;
     ::_exit(error == ENOENT ? kExitNotFound : kExitNotExecutable);
 }
 
-// Holds `child` for this connection's life. nullopt on success, else why not.
+// Holds the child for the rest of this connection's life (the daemon ends a
+// non-persistent hold when its caller disconnects). nullopt on success.
 std::optional<Failure> hold_child(sdbus::IConnection& bus, int child_pidfd,
-                                  const RunCommand& command, std::unique_ptr<DaemonClient>& client) {
+                                  const RunCommand& command) {
     try {
-        client = std::make_unique<DaemonClient>(bus);
-        client->Hold(sdbus::UnixFd(child_pidfd), command.app_id, command.reason, {});
+        DaemonClient client(bus);
+        client.Hold(sdbus::UnixFd(child_pidfd), command.app_id, command.reason, {});
         return std::nullopt;
     } catch (const sdbus::Error& error) {
         return failure_from_dbus_error(error.getName(), error.getMessage());
@@ -113,8 +114,7 @@ ExitCode run(const RunCommand& command) {
     go_read.reset();
     const UniqueFd child_fd = open_pidfd(child);
 
-    std::unique_ptr<DaemonClient> client;
-    const auto refused = bus ? hold_child(*bus, child_fd.get(), command, client) : no_bus;
+    const auto refused = bus ? hold_child(*bus, child_fd.get(), command) : no_bus;
     if (refused && command.strict) {
         go_write.reset();
         ::waitpid(child, nullptr, 0);
