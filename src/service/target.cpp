@@ -170,9 +170,9 @@ Target resolve_pid(std::uint32_t pid) {
     const auto requested = static_cast<pid_t>(pid);
     pid_t tgid = requested;
     UniqueFd pidfd(pidfd_open(requested));
-    // pidfd_open() refuses a thread that is not its process's leader: hold
-    // the process it belongs to.
-    if (!pidfd && errno == EINVAL) {
+    // pidfd_open() refuses a thread that is not its process's leader (EINVAL,
+    // ENOENT since Linux 6.9): hold the process it belongs to.
+    if (!pidfd && (errno == EINVAL || errno == ENOENT)) {
         tgid = read_status(requested).tgid;
         pidfd = UniqueFd(pidfd_open(tgid));
     }
