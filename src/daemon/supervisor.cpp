@@ -28,7 +28,7 @@
 
 #include "daemon/control_plane.h"
 #include "daemon/ejection_budget.h"
-#include "daemon/stack_thread.h"
+#include "common/stack_thread.h"
 #include "dispatcher/bpf_dispatcher.h"
 #include "dispatcher/cpu_list.h"
 #include "dispatcher/scheduling_loop.h"

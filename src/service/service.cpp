@@ -14,7 +14,6 @@
 #include <mutex>
 #include <optional>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -22,6 +21,7 @@
 #include <spdlog/spdlog.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "common/stack_thread.h"
 #include "rustland1_adaptor.h"
 #include "service/authorization.h"
 #include "service/errors.h"
@@ -41,6 +41,9 @@ constexpr const char* kPolkitPath = "/org/freedesktop/PolicyKit1/Authority";
 constexpr const char* kPolkitInterface = "org.freedesktop.PolicyKit1.Authority";
 constexpr std::uint32_t kPolkitAllowUserInteraction = 1;
 constexpr auto kCountersInterval = std::chrono::seconds(1);
+// The daemon locks all its memory (mlockall): a default 8 MiB thread stack
+// would all be resident. sd-bus and our handlers need far less.
+constexpr std::size_t kThreadStack = 512 << 10;
 
 using Clock = std::chrono::steady_clock;
 using HoldRecord = sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string,
@@ -208,13 +211,6 @@ public:
     }
 
     void set_limits(const Limits& limits) { authorizer_.set_limits(limits); }
-
-    void replay_hints() {
-        for (const auto& [tgid, target] : targets_) {
-            if (!hints_.mark(tgid))
-                spdlog::warn("D-Bus: cannot mark held process {} again: the latency map is full", tgid);
-        }
-    }
 
 private:
     struct WatchedTarget {
@@ -575,7 +571,7 @@ struct Service::Impl {
     std::unique_ptr<sdbus::IConnection> bus;
     std::shared_ptr<Mailbox> mailbox;
     std::unique_ptr<Server> server;
-    std::thread thread;
+    std::optional<StackThread> thread;
     std::mutex lifecycle;  // start() and stop() from different threads
     bool started = false;
     bool running = true;  // service thread only
@@ -653,12 +649,12 @@ void Service::start() {
         return;
     impl_->bus->requestName(kBusName);
     impl_->started = true;
-    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    impl_->thread.emplace(kThreadStack, [impl = impl_.get()] { impl->run(); });
 }
 
 void Service::stop() {
     std::lock_guard lock(impl_->lifecycle);
-    if (!impl_->thread.joinable())
+    if (!impl_->thread)
         return;
     impl_->post([impl = impl_.get()] {
         impl->server->end_all_holds("daemon-stopping");
@@ -671,7 +667,7 @@ void Service::stop() {
         }
         impl->running = false;
     });
-    impl_->thread.join();
+    impl_->thread.reset();  // joins
     impl_->mailbox->close();
 }
 
@@ -685,10 +681,6 @@ void Service::set_counters(const std::map<std::string, std::uint64_t>& counters)
 
 void Service::set_limits(const Limits& limits) {
     impl_->post([impl = impl_.get(), limits] { impl->server->set_limits(limits); });
-}
-
-void Service::replay_hints() {
-    impl_->post([impl = impl_.get()] { impl->server->replay_hints(); });
 }
 
 }  // namespace rustland::service

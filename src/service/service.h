@@ -78,10 +78,6 @@ public:
     void set_counters(const std::map<std::string, std::uint64_t>& counters);
     void set_limits(const Limits& limits);
 
-    // Calls mark() again for every held tgid (after a reattach, the new BPF
-    // map starts empty). Thread-safe.
-    void replay_hints();
-
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-namespace rustland::daemon {
+namespace rustland {
 
 class StackThread {
 public:
@@ -46,4 +46,4 @@ private:
     bool joinable_ = false;
 };
 
-}  // namespace rustland::daemon
+}  // namespace rustland
