@@ -15,9 +15,9 @@
 #     everything that goes into it. Its apt lists are kept, and downloaded
 #     packages are cached in .../apt-archives, so a rerun needs no network
 #     once the dependencies have been fetched.
-#  3. A fresh copy of it, where `apt-get install ./scx-rustland_*.deb` runs
-#     in a chroot: apt resolves the real dependencies (libbpf1 from
-#     backports). Then the test itself: guest-test.sh run by
+#  3. A fresh copy of it, where `apt-get install -t bookworm-backports
+#     ./scx-rustland_*.deb` runs in a chroot: apt resolves the real
+#     dependencies (libbpf1 >= 1.4 from backports, the rest from bookworm). Then the test itself: guest-test.sh run by
 #     scx-system-test.service (enabled) after multi-user.target.
 #  4. An ext4 image (mke2fs -d) and a busybox initramfs that loads
 #     virtio_blk and ext4 and switch_roots to it.
@@ -137,10 +137,11 @@ cp "$deb" "$root/tmp/"
 in_root() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 # Fresh lists if the mirror is reachable; otherwise the image's own.
 in_root apt-get -q update >&2 || log "apt-get update failed: using the lists cached in the rootfs"
-# The way a user installs it (docs/packaging.md): dependencies, including
-# libbpf1 from bookworm-backports, come from apt.
-if ! in_root apt-get install -y "/tmp/$(basename "$deb")" 2>&1 | sed 's/^/  apt: /' >&2; then
-	die "apt-get install ./$(basename "$deb") failed"
+# The way a user installs it (docs/packaging.md): apt resolves every
+# dependency. -t bookworm-backports because apt only considers each package's
+# candidate, and libbpf1's is bookworm's 1.1, which the package refuses.
+if ! in_root apt-get install -y -t bookworm-backports "/tmp/$(basename "$deb")" 2>&1 | sed 's/^/  apt: /' >&2; then
+	die "apt-get install -t bookworm-backports ./$(basename "$deb") failed"
 fi
 # shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
 in_root dpkg-query -W -f='  installed: ${Package} ${Version}\n' scx-rustland libbpf1 >&2
