@@ -57,11 +57,12 @@ grep -q 'deb-systemd-helper purge' "$tmp/control/postrm" && pass "postrm: dh_ins
 	fail "postrm has no dh_installsystemd section (unit not seen by dh_installsystemd?)"
 grep -q 'rmdir --ignore-fail-on-non-empty /etc/scx-rustland/config.d' "$tmp/control/postrm" &&
 	pass "postrm purge removes an empty config.d" || fail "postrm does not remove config.d"
-# Installing must not enable the unit (it replaces the machine's scheduler).
-if grep -Eq 'deb-systemd-helper (--quiet )?enable' <(awk '/was-enabled/ { next } { print }' "$tmp/control/postinst"); then
-	fail "postinst enables the unit on installation"
-else
-	pass "postinst does not enable the unit on installation"
-fi
-
+# --no-enable: debhelper enables only a unit it had installed before (the
+# debian-installed guard), never on a first installation.
+grep -q 'deb-systemd-helper debian-installed' "$tmp/control/postinst" &&
+	pass "postinst does not enable the unit on installation" || fail "postinst enables the unit on installation"
+grep -q 'deb-systemd-invoke stop' "$tmp/control/prerm" 2>/dev/null && pass "prerm stops the unit on removal" ||
+	fail "prerm does not stop the unit"
+grep -q 'deb-systemd-invoke $_dh_action' "$tmp/control/postinst" && pass "postinst restarts the unit on upgrade" ||
+	fail "postinst does not restart the unit on upgrade"
 finish
