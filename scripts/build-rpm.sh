@@ -51,6 +51,6 @@ for f in "${rpms[@]}"; do
 	printf -- '--- rpmlint %s\n' "$f" >&2
 	# rpmlint exits non-zero on errors (and on warnings once over its badness
 	# threshold, which we do not set).
-	rpmlint "$f" >&2 || die "rpmlint found errors in $f"
+	rpmlint -c "$src/rpm/rpmlint.toml" "$f" >&2 || die "rpmlint found errors in $f"
 	printf '%s\n' "$f"
 done

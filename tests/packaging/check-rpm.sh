@@ -41,7 +41,7 @@ grep -Eq '^libbpf(\(x86-64\))? >= 2:1\.4$' <<<"$requires" && pass "Requires libb
 grep -q '^libbpf\.so\.1()(64bit)' <<<"$requires" && pass "automatic soname requirements present" ||
 	fail "no libbpf.so.1 soname requirement"
 
-echo "--- rpmlint"
-if rpmlint "$pkg"; then pass "rpmlint: no errors"; else fail "rpmlint reported errors"; fi
+echo "--- rpmlint (with Fedora's settings: rpm/rpmlint.toml)"
+if rpmlint -c "$here/../../rpm/rpmlint.toml" "$pkg"; then pass "rpmlint: no errors"; else fail "rpmlint reported errors"; fi
 
 finish
