@@ -39,9 +39,11 @@ busprop() { busctl get-property "$BUS" "$OBJ" "$IFACE" "$1" 2>&1 | sed -E 's/^[a
 bus_owned() { busctl status "$BUS" >/dev/null 2>&1; }
 bus_free() { ! bus_owned; }
 bus_attached() { [[ $(busprop State) == attached ]]; }
-# as_user CMD...: run as scxuser, exec'ed directly (setpriv does not fork,
-# so $! of a background as_user is the command's own pid).
-as_user() { setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups env HOME="/home/$TEST_USER" "$@"; }
+# "${AS_USER[@]}" CMD...: run CMD as scxuser. setpriv execs CMD without
+# forking, so in the background $! is CMD's own pid (a shell function there
+# would run in a forked subshell, and $! would be that root subshell).
+AS_USER=(setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups env HOME="/home/$TEST_USER")
+as_user() { "${AS_USER[@]}" "$@"; }
 # in_hints TGID: the BPF map latency_hints has an entry for TGID.
 in_hints() { bpftool map dump name latency_hints 2>/dev/null | grep -Eq "\"key\": ?$1([^0-9]|\$)"; }
 not_in_hints() { ! in_hints "$1"; }
@@ -119,7 +121,7 @@ boot1() {
 	assert_match "scx-rustlandctl status ($TEST_USER) shows attached" 'attached' "$out"
 
 	# ---- D-Bus: holds by a non-root user ----------------------------------------------
-	as_user sleep 600 &
+	"${AS_USER[@]}" sleep 600 &
 	user_pid=$!
 	# Once setpriv has switched to the user and exec'ed sleep.
 	check "test process $user_pid runs as $TEST_USER" wait_until 10 runs_as "$user_pid" "$(id -u "$TEST_USER")" sleep
@@ -128,7 +130,7 @@ boot1() {
 	assert_match "$TEST_USER's HoldPid on own process returns a cookie" '^t [0-9]+$' "$out"
 	# busctl's connection ended, and with it that (non-persistent) hold;
 	# scx-rustlandctl hold keeps its connection open while holding.
-	as_user scx-rustlandctl hold "$user_pid" --app-id org.example.Test --reason "system test" &
+	"${AS_USER[@]}" scx-rustlandctl hold "$user_pid" --app-id org.example.Test --reason "system test" &
 	ctl_pid=$!
 	check "$TEST_USER's hold: tgid $user_pid in BPF map latency_hints" wait_until 15 in_hints "$user_pid"
 	check "D-Bus Holds lists pid $user_pid" wait_until 5 holds_pid "$user_pid"
@@ -149,7 +151,7 @@ boot1() {
 	log "$TEST_USER: busctl call HoldPid $root_pid (root's) -> exit $rc: $out"
 	assert_ne "$TEST_USER's hold on root's process fails" 0 "$rc"
 	assert_match "... with PermissionDenied" 'PermissionDenied|[Pp]ermission denied' "$out"
-	timeout 20 setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups scx-rustlandctl hold "$root_pid" >/dev/null 2>&1
+	timeout 20 "${AS_USER[@]}" scx-rustlandctl hold "$root_pid" >/dev/null 2>&1
 	assert_eq "scx-rustlandctl hold on root's process as $TEST_USER exits 4" 4 "$?"
 	check "root's pid not in latency_hints" not_in_hints "$root_pid"
 	# Root's persistent hold outlives busctl's connection, until Release.
