@@ -14,8 +14,9 @@ build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-
 	googletest libgtest-dev libgmock-dev libbenchmark-dev
 	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc nlohmann-json3-dev)
 # Packaging: the .deb and .rpm builds and their linters.
-pkg_pkgs=(debhelper dpkg-dev lintian rpm rpmlint)
-backports_pkgs=(libbpf-dev bpftool)
+pkg_pkgs=(dpkg-dev lintian rpm rpmlint)
+# debhelper >= 13.11.6 handles units in /usr/lib/systemd/system (debian/control).
+backports_pkgs=(libbpf-dev bpftool debhelper)
 vm_pkgs=(systemd mmdebstrap e2fsprogs qemu-system-x86 busybox-static stress-ng rt-tests linux-perf zstd cpio
 	debian-archive-keyring ca-certificates gnuplot-nox)
 
@@ -23,10 +24,11 @@ missing=()
 for pkg in "${build_pkgs[@]}" "${pkg_pkgs[@]}" "${vm_pkgs[@]}" "${backports_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
-if [ ${#missing[@]} -eq 0 ] && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev)" ge 1:1.4; then
+if [ ${#missing[@]} -eq 0 ] && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev)" ge 1:1.4 &&
+	dpkg --compare-versions "$(dpkg-query -W -f='${Version}' debhelper)" ge 13.11.6~; then
 	exit 0
 fi
-echo "install-deps: installing ${missing[*]:-a newer libbpf-dev}" >&2
+echo "install-deps: installing ${missing[*]:-a newer libbpf-dev or debhelper}" >&2
 
 # Same mirror as the machine's bookworm entry, suite bookworm-backports.
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then

@@ -19,8 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The packaged default file, found from this source file's location.
-const fs::path kPackagedFile = fs::path(__FILE__).parent_path() / "../../etc/scx-rustland/config.toml";
+// The packaged default file, in the source tree.
+// From the build system, not __FILE__: distribution builds remap source paths
+// (-ffile-prefix-map), which makes __FILE__ relative.
+const fs::path kPackagedFile = fs::path(RUSTLAND_SOURCE_DIR) / "etc/scx-rustland/config.toml";
 
 // The spec of every numeric key (the command line's ranges where there is an option), written out here
 // independently of the key table so that a wrong table entry fails.
