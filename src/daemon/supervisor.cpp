@@ -29,6 +29,7 @@
 #include "daemon/control_plane.h"
 #include "daemon/ejection_budget.h"
 #include "common/stack_thread.h"
+#include "common/unique_fd.h"
 #include "dispatcher/bpf_dispatcher.h"
 #include "dispatcher/cpu_list.h"
 #include "dispatcher/scheduling_loop.h"
@@ -144,21 +145,6 @@ int take_signals() {
     return fd;
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0)
-            close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 enum class Outcome { Stopped, Restart, Reattach, Ejected };
 
 // What a reload did: nothing (bad file: `problems`), applied live, or the new
@@ -205,7 +191,7 @@ private:
     int signal_fd_;
     policy::Scheduler policy_;
     dispatcher::SchedulingLoop loop_;
-    Fd done_;
+    UniqueFd done_;
     std::atomic<bool> stop_{false};
     std::binary_semaphore go_{0};
     BpfDispatcher* bpf_ = nullptr;
@@ -538,7 +524,7 @@ int run(const ConfigSource& source, config::Settings settings) {
         dispatcher::check_kernel_ready();
         lock_memory();
         const PinnedPagesGuard pinned_pages;
-        Fd signals(take_signals());
+        UniqueFd signals(take_signals());
         control.apply(settings);
         for (;;) {
             Session session(settings, source, notifier, signals.get(), control);
