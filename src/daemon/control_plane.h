@@ -92,7 +92,7 @@ private:
     ReloadRequests reload_requests_;
     std::unique_ptr<service::Service> service_;
     service::SchedulerState state_;
-    Counters earlier_, last_;
+    Counters earlier_{{"ejections", 0}}, last_;
     std::vector<ReloadRequests::Done> after_attach_;
 };
 
