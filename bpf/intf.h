@@ -27,7 +27,7 @@ enum rl_consts {
 	RL_SCHED_DSQ = RL_MAX_CPUS + 1,
 	/* Ring capacity in records, for either direction. */
 	RL_RING_RECORDS = 8192,
-	/* Capacity of the tgid -> latency class map (filled by a later API). */
+	/* Capacity of the tgid -> latency hint map (held processes and their children). */
 	RL_MAX_LATENCY_HINTS = 4096,
 };
 
@@ -52,6 +52,17 @@ enum rl_dispatch_flags {
 enum rl_latency_class {
 	RL_LATENCY_NORMAL = 0,
 	RL_LATENCY_CRITICAL = 1,
+};
+
+/*
+ * Value of the latency_hints map, keyed by tgid. The daemon writes one entry
+ * per held process (held_tgid == key); the dispatcher adds one for each
+ * process a held process forks (held_tgid == the held ancestor), so the
+ * daemon can remove a hold together with everything it spread to.
+ */
+struct rl_latency_hint {
+	u32 latency_class;	/* enum rl_latency_class */
+	s32 held_tgid;
 };
 
 /* BPF -> user space: a task that needs a scheduling decision. */

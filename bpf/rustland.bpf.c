@@ -84,17 +84,21 @@ struct {
 	__uint(max_entries, RL_RING_RECORDS * sizeof(struct rl_dispatched_task));
 } dispatched SEC(".maps");
 
-/* tgid -> enum rl_latency_class, written by the daemon's control plane. */
+/* tgid -> latency hint: written by the daemon for held processes, and here for their children. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RL_MAX_LATENCY_HINTS);
 	__type(key, s32);
-	__type(value, u32);
+	__type(value, struct rl_latency_hint);
 } latency_hints SEC(".maps");
+
+/* Per CPU: whether the task running there is latency-critical (never preempted for another). */
+static bool cpu_runs_critical[RL_MAX_CPUS];
 
 struct task_ctx {
 	u64 enq_cnt;		/* generation of the latest queued record */
 	bool urgent;		/* user space last dispatched it with preemption */
+	bool critical;		/* its process is held latency-critical (as of its last enqueue) */
 	u64 start_ts;		/* when the task last started running */
 	u64 exec_runtime;	/* CPU time since the task last woke up */
 };
@@ -152,9 +156,9 @@ static bool must_bypass_user(const struct task_struct *p)
 static u32 latency_class_of(const struct task_struct *p)
 {
 	s32 tgid = p->tgid;
-	u32 *class = bpf_map_lookup_elem(&latency_hints, &tgid);
+	struct rl_latency_hint *hint = bpf_map_lookup_elem(&latency_hints, &tgid);
 
-	return class ? *class : RL_LATENCY_NORMAL;
+	return hint ? hint->latency_class : RL_LATENCY_NORMAL;
 }
 
 /* Wake one idle CPU the task may run on, so a shared-DSQ task is picked up soon. */
@@ -214,7 +218,7 @@ static void queue_to_user(struct task_struct *p, u64 enq_flags)
 	rec->pid = p->pid;
 	rec->cpu = scx_bpf_task_cpu(p);
 	rec->flags = (enq_flags & SCX_ENQ_WAKEUP) ? RL_QUEUED_WAKEUP : 0;
-	rec->latency_class = latency_class_of(p);
+	rec->latency_class = tctx->critical ? RL_LATENCY_CRITICAL : RL_LATENCY_NORMAL;
 	rec->nr_cpus_allowed = p->nr_cpus_allowed;
 	rec->sum_exec_runtime = p->se.sum_exec_runtime;
 	rec->exec_runtime = tctx->exec_runtime;
@@ -250,19 +254,21 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 }
 
 /*
- * A task user space last dispatched as urgent (an interactive task waking up,
- * or a latency-critical one) wakes up again: run it on its CPU now, ahead of
- * whatever runs there, instead of waiting for a round trip through user space.
- * The policy still sees the task at its next non-wakeup enqueue (with all its
- * CPU time and switches counted) and clears `urgent` if it became busy. Only
- * when that CPU has nothing queued locally, so a stream of such wakeups can't
- * pile up ahead of everyone else; never in full-user mode.
+ * A latency-critical task (its process is held), or one user space last
+ * dispatched as urgent (an interactive task waking up), wakes up again: run it
+ * on its CPU now, ahead of whatever runs there, instead of waiting for a round
+ * trip through user space. The policy still sees the task at its next
+ * non-wakeup enqueue (with all its CPU time and switches counted) and clears
+ * `urgent` if it became busy. Only when that CPU has nothing queued locally,
+ * so a stream of such wakeups can't pile up ahead of everyone else, and never
+ * to preempt a latency-critical task; never in full-user mode.
  */
 static bool dispatch_urgent_wakeup(struct task_struct *p, u64 enq_flags)
 {
 	s32 cpu = scx_bpf_task_cpu(p);
 
-	if (full_user || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
+	if (full_user || cpu < 0 || cpu >= RL_MAX_CPUS || cpu_runs_critical[cpu] ||
+	    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
 	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
 		return false;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_ns, enq_flags);
@@ -295,7 +301,10 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	tctx = lookup_task_ctx(p);
-	if ((enq_flags & SCX_ENQ_WAKEUP) && tctx && tctx->urgent && dispatch_urgent_wakeup(p, enq_flags))
+	if (tctx)
+		tctx->critical = latency_class_of(p) == RL_LATENCY_CRITICAL;
+	if ((enq_flags & SCX_ENQ_WAKEUP) && tctx && (tctx->urgent || tctx->critical) &&
+	    dispatch_urgent_wakeup(p, enq_flags))
 		return;
 	queue_to_user(p, enq_flags);
 	if (!(enq_flags & SCX_ENQ_WAKEUP))
@@ -306,7 +315,7 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 	 * its previous CPU so the scheduler runs now and decides. Otherwise an
 	 * idle CPU, if any, will call ops.dispatch and run the scheduler.
 	 */
-	if (tctx && tctx->urgent && !usersched_running) {
+	if (tctx && (tctx->urgent || tctx->critical) && !usersched_running) {
 		wake_usersched();
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
 	} else {
@@ -446,9 +455,11 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 		return;
 	}
 	__sync_fetch_and_add(&nr_running, 1);
-	if (cpu >= 0 && cpu < RL_MAX_CPUS)
-		cpu_map[cpu] = p->pid;
 	tctx = lookup_task_ctx(p);
+	if (cpu >= 0 && cpu < RL_MAX_CPUS) {
+		cpu_map[cpu] = p->pid;
+		cpu_runs_critical[cpu] = tctx && tctx->critical;
+	}
 	if (tctx)
 		tctx->start_ts = bpf_ktime_get_ns();
 }
@@ -464,11 +475,35 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 		return;
 	}
 	__sync_fetch_and_sub(&nr_running, 1);
-	if (cpu >= 0 && cpu < RL_MAX_CPUS)
+	if (cpu >= 0 && cpu < RL_MAX_CPUS) {
 		cpu_map[cpu] = 0;
+		cpu_runs_critical[cpu] = false;
+	}
 	tctx = lookup_task_ctx(p);
 	if (tctx)
 		tctx->exec_runtime += bpf_ktime_get_ns() - tctx->start_ts;
+}
+
+/*
+ * A held process forks: the child process is held too, for as long as the
+ * hold lasts, without a round trip through the daemon (a game's launcher
+ * script execs the game in a child). Threads share the tgid, so they are
+ * covered already. A full map only loses the child's hint.
+ */
+static void inherit_latency_hint(const struct task_struct *child)
+{
+	s32 parent_tgid = child->real_parent->tgid;
+	s32 child_tgid = child->tgid;
+	struct rl_latency_hint *parent_hint;
+	struct rl_latency_hint hint;
+
+	if (child->pid != child->tgid)
+		return;
+	parent_hint = bpf_map_lookup_elem(&latency_hints, &parent_tgid);
+	if (!parent_hint)
+		return;
+	hint = *parent_hint;
+	bpf_map_update_elem(&latency_hints, &child_tgid, &hint, BPF_NOEXIST);
 }
 
 /* ops.init_task: every task gets its storage before it can be enqueued. */
@@ -477,7 +512,26 @@ s32 BPF_STRUCT_OPS(rustland_init_task, struct task_struct *p,
 {
 	if (!bpf_task_storage_get(&task_ctx_stor, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
 		return -ENOMEM;
+	if (args->fork)
+		inherit_latency_hint(p);
 	return 0;
+}
+
+/*
+ * An inherited hint ends with its process (when the thread group leader
+ * exits). The daemon removes the entries of held processes themselves, when
+ * their pidfd reports the exit.
+ */
+static void forget_inherited_hint(const struct task_struct *p)
+{
+	s32 tgid = p->tgid;
+	struct rl_latency_hint *hint;
+
+	if (p->pid != tgid)
+		return;
+	hint = bpf_map_lookup_elem(&latency_hints, &tgid);
+	if (hint && hint->held_tgid != tgid)
+		bpf_map_delete_elem(&latency_hints, &tgid);
 }
 
 /*
@@ -496,6 +550,7 @@ void BPF_STRUCT_OPS(rustland_exit_task, struct task_struct *p,
 		scx_bpf_exit(0, "the scheduling thread exited");
 		return;
 	}
+	forget_inherited_hint(p);
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
 	if (!rec) {
 		count(&nr_exit_drops);

@@ -267,7 +267,7 @@ void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProbl
             } else {
                 std::string hint = suggestion(section);
                 if (hint.empty())
-                    hint = " (keys belong in [scheduler] or [logging])";
+                    hint = " (keys belong in [scheduler], [logging] or [dbus])";
                 problems.add(section_key.source(), fmt::format("unknown key '{}'{}", section, hint));
             }
             continue;

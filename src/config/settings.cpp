@@ -30,6 +30,12 @@ const Key kKeys[] = {
     {.name = "logging.debug", .field = &Settings::debug, .live = false},
     {.name = "logging.stats_interval", .field = &Settings::stats_interval_s, .min = 0.1, .max = 3600,
      .zero_is_off = true, .live = true},
+    {.name = "dbus.enabled", .field = &Settings::dbus_enabled, .live = true},
+    {.name = "dbus.max_holds_per_user", .field = &Settings::max_holds_per_user, .min = 1, .max = 4096,
+     .live = true},
+    {.name = "dbus.hold_rate_burst", .field = &Settings::hold_rate_burst, .min = 1, .max = 10'000, .live = true},
+    {.name = "dbus.hold_rate_per_second", .field = &Settings::hold_rate_per_second, .min = 0.01, .max = 1000,
+     .live = true},
 };
 
 }  // namespace

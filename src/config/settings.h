@@ -34,6 +34,11 @@ struct Settings {
     bool verbose = false;
     bool debug = false;
     double stats_interval_s = 0.0;        // 0 = no stats, else 0.1..3600
+    // [dbus]: the org.scx.Rustland1 service and its limits for non-root callers
+    bool dbus_enabled = true;
+    std::uint32_t max_holds_per_user = 32;  // 1..4096
+    std::uint32_t hold_rate_burst = 20;     // 1..10000
+    double hold_rate_per_second = 2.0;      // 0.01..1000
 
     policy::Settings policy_settings() const;
 
@@ -56,7 +61,7 @@ struct Key {
     std::string_view leaf() const;     // "slice_us"
 };
 
-// Every key, [scheduler] first then [logging], in the order of the default file.
+// Every key, [scheduler], [logging] then [dbus], in the order of the default file.
 std::span<const Key> keys();
 // nullptr if there is no such key.
 const Key* find_key(std::string_view name);

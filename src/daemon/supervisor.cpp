@@ -26,6 +26,7 @@
 #include <semaphore>
 #include <sstream>
 
+#include "daemon/control_plane.h"
 #include "daemon/ejection_budget.h"
 #include "daemon/stack_thread.h"
 #include "dispatcher/bpf_dispatcher.h"
@@ -160,14 +161,22 @@ private:
 
 enum class Outcome { Stopped, Restart, Reattach, Ejected };
 
+// What a reload did: nothing (bad file: `problems`), applied live, or the new
+// settings need another attach.
+struct ReloadResult {
+    bool reattach = false;
+    std::string problems;
+};
+
 std::string join(const std::vector<std::string>& keys) { return fmt::format("{}", fmt::join(keys, ", ")); }
+std::string join_lines(const std::vector<std::string>& lines) { return fmt::format("{}", fmt::join(lines, "\n")); }
 
 // One attach cycle: a fresh policy, BPF program and scheduling thread.
 class Session {
 public:
     Session(const config::Settings& settings, const ConfigSource& source, systemd::Notifier& notifier,
-            int signal_fd)
-        : settings_(settings), source_(source), notifier_(notifier), signal_fd_(signal_fd),
+            int signal_fd, ControlPlane& control)
+        : settings_(settings), source_(source), notifier_(notifier), control_(control), signal_fd_(signal_fd),
           policy_(settings.max_tasks),
           loop_(policy_, dispatcher::online_cpus()), done_(eventfd(0, EFD_CLOEXEC)) {
         policy_.configure(settings.policy_settings());
@@ -181,13 +190,15 @@ private:
     void scheduling_thread_main(std::promise<pid_t>& tid);
     void log_stats(const BpfDispatcher& bpf) const;
     void check_watchdog(const BpfDispatcher& bpf);
+    void publish_counters(const BpfDispatcher& bpf);
     std::string status_line(const BpfDispatcher& bpf) const;
-    bool reload();
+    ReloadResult reload(const char* trigger);
     void apply_live(const config::Settings& next);
 
     config::Settings settings_;
     const ConfigSource& source_;
     systemd::Notifier& notifier_;
+    ControlPlane& control_;
     systemd::WatchdogGate gate_;
     // Policy settings handed to the scheduling thread; freed once it moved on.
     std::vector<std::unique_ptr<const policy::Settings>> offered_;
@@ -222,6 +233,28 @@ void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = write(done_.get(), &one, sizeof(one));
+}
+
+void Session::publish_counters(const BpfDispatcher& bpf) {
+    const auto k = bpf.counters();
+    const auto& l = loop_.counters();
+    control_.publish_counters({{"queued", k.nr_queued},
+                               {"user_dispatches", k.user},
+                               {"kernel_dispatches", k.kernel},
+                               {"cancelled", k.cancel},
+                               {"bounced", k.bounce},
+                               {"failed", k.failed},
+                               {"congested", k.congested},
+                               {"exit_drops", k.exit_drops},
+                               {"ring_full", l.ring_full.load()},
+                               {"starved", l.nr_starved.load()},
+                               {"untracked", l.nr_untracked.load()},
+                               {"heartbeats", k.heartbeats},
+                               {"page_faults", thread_page_faults(tid_) - fault_baseline_.load()}},
+                              {{"scheduled", l.nr_waiting.load()},
+                               {"running", k.nr_running},
+                               {"tasks", l.nr_tasks.load()},
+                               {"slice_us", l.slice_ns.load() / 1000}});
 }
 
 void Session::log_stats(const BpfDispatcher& bpf) const {
@@ -262,14 +295,19 @@ Outcome Session::run() {
         throw;
     }
     bpf_ = bpf.get();
+    // Held processes are in the map before the first task is scheduled.
+    control_.held().bind(bpf->latency_hints_fd());
     go_.release();
     try {
         bpf->attach();
     } catch (...) {
+        control_.held().unbind();
         stop_ = true;
         thread.join();
         throw;
     }
+    control_.set_state("attached", "");
+    control_.answer_pending("");
     spdlog::info("scx-rustland attached: ops=rustland, scheduling thread {}, {} mode", tid_,
                  settings_.partial ? "partial (SCHED_EXT tasks only)" : "all tasks");
 
@@ -279,8 +317,10 @@ Outcome Session::run() {
     // systemd watchdog check. Both are optional.
     using Clock = std::chrono::steady_clock;
     const auto watchdog_every = systemd::Notifier::watchdog_interval();
+    constexpr auto kCountersEvery = std::chrono::seconds(1);
     auto next_watchdog = Clock::now();
     auto next_stats = Clock::now();
+    auto next_counters = Clock::now();
     const auto stats_every = [this] {
         return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(settings_.stats_interval_s));
     };
@@ -293,13 +333,17 @@ Outcome Session::run() {
             deadline = std::min(deadline, next_stats);
         if (watchdog_every)
             deadline = std::min(deadline, next_watchdog);
+        if (control_.serving())
+            deadline = std::min(deadline, next_counters);
         int timeout_ms = -1;
         if (deadline != Clock::time_point::max())
             timeout_ms = static_cast<int>(std::max<std::int64_t>(
                 0, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count()));
 
-        pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {done_.get(), POLLIN, 0}};
-        const int n = poll(fds, 2, timeout_ms);
+        pollfd fds[3] = {{signal_fd_, POLLIN, 0},
+                         {done_.get(), POLLIN, 0},
+                         {control_.reload_requests().fd(), POLLIN, 0}};
+        const int n = poll(fds, 3, timeout_ms);
         if (n < 0 && errno != EINTR)
             throw Error(Error::Kind::Failure, std::string("poll: ") + std::strerror(errno));
         const auto now = Clock::now();
@@ -311,15 +355,35 @@ Outcome Session::run() {
             log_stats(*bpf);
             next_stats = now + stats_every();
         }
+        if (control_.serving() && now >= next_counters) {
+            publish_counters(*bpf);
+            next_counters = now + kCountersEvery;
+        }
         if (n <= 0)
             continue;
+        if (fds[2].revents & POLLIN) {
+            auto requests = control_.reload_requests().take();
+            notifier_.reloading();
+            const ReloadResult result = reload("a D-Bus Reload call");
+            notifier_.ready_again(status_line(*bpf));
+            if (result.reattach) {
+                control_.answer_after_attach(std::move(requests));
+                outcome = Outcome::Reattach;
+                stop_ = true;
+                bpf->detach();
+                break;
+            }
+            for (auto& done : requests)
+                done(result.problems);
+            continue;
+        }
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
             [[maybe_unused]] auto r = read(signal_fd_, &info, sizeof(info));
             const int signo = static_cast<int>(info.ssi_signo);
             if (signo == SIGHUP) {
                 notifier_.reloading();
-                const bool reattach = reload();
+                const bool reattach = reload("SIGHUP").reattach;
                 notifier_.ready_again(status_line(*bpf));
                 if (!reattach)
                     continue;
@@ -337,15 +401,23 @@ Outcome Session::run() {
             break;  // the kernel ended the scheduler
     }
     thread.join();
+    control_.held().unbind();
+    publish_counters(*bpf);
+    control_.session_ended();
 
-    if (outcome == Outcome::Stopped || outcome == Outcome::Reattach)
+    if (outcome == Outcome::Stopped || outcome == Outcome::Reattach) {
+        control_.set_state("detached", outcome == Outcome::Stopped ? "stopped" : "reattaching to apply a reload");
         return outcome;
+    }
     const auto info = bpf->exit_info();
     bpf->detach();
     if (info.restart) {
         spdlog::info("The kernel asked for a restart ({}): reattaching the scheduler", info.reason);
+        control_.set_state("detached", "the kernel asked for a restart: " + info.reason);
         return Outcome::Restart;
     }
+    control_.set_state("ejected", info.message.empty() ? info.reason : info.reason + ": " + info.message);
+    control_.count_ejection();
     systemd::log_with_fields(spdlog::level::err,
                              fmt::format("The kernel ejected the scheduler: {}{}{}", info.reason,
                                          info.message.empty() ? "" : ": ", info.message),
@@ -384,9 +456,9 @@ std::string Session::status_line(const BpfDispatcher& bpf) const {
 }
 
 // Reads the configuration again. A bad one changes nothing; a good one is
-// applied live where it can be. Returns true when it needs a new attach.
-bool Session::reload() {
-    spdlog::info("Received SIGHUP: reloading the configuration");
+// applied live where it can be, or needs a new attach.
+ReloadResult Session::reload(const char* trigger) {
+    spdlog::info("Received {}: reloading the configuration", trigger);
     config::Loaded next;
     try {
         next = source_.load();
@@ -394,23 +466,23 @@ bool Session::reload() {
         for (const std::string& problem : e.problems())
             spdlog::error("{}", problem);
         spdlog::error("The new configuration is invalid: the running one stays unchanged");
-        return false;
+        return {.problems = join_lines(e.problems())};
     }
     const config::Diff diff = config::compare(settings_, next.settings);
     switch (diff.change) {
     case config::Change::None:
         spdlog::info("The configuration is unchanged");
-        return false;
+        return {};
     case config::Change::Live:
         apply_live(next.settings);
         spdlog::info("Applied without reattaching: {}", join(diff.live));
-        return false;
+        return {};
     case config::Change::Reattach:
         spdlog::info("Reattaching the scheduler to apply: {}", join(diff.reattach));
         settings_ = next.settings;
-        return true;
+        return {.reattach = true, .problems = {}};
     }
-    return false;
+    return {};
 }
 
 void Session::apply_live(const config::Settings& next) {
@@ -423,6 +495,7 @@ void Session::apply_live(const config::Settings& next) {
         spdlog::set_level(next.verbose ? spdlog::level::debug : spdlog::level::info);
         dispatcher::route_libbpf_logs(next.verbose);
     }
+    control_.apply(next);
     settings_ = next;
 }
 
@@ -460,13 +533,15 @@ int run(const ConfigSource& source, config::Settings settings) {
     // Three ejections in a minute are retried after 1, 2 and 4 s (well within
     // the unit's 10 s watchdog); the fourth ends the daemon.
     EjectionBudget ejections(3, std::chrono::minutes(1), std::chrono::seconds(1));
+    ControlPlane control;
     try {
         dispatcher::check_kernel_ready();
         lock_memory();
         const PinnedPagesGuard pinned_pages;
         Fd signals(take_signals());
+        control.apply(settings);
         for (;;) {
-            Session session(settings, source, notifier, signals.get());
+            Session session(settings, source, notifier, signals.get(), control);
             switch (session.run()) {
             case Outcome::Stopped:
                 spdlog::info("scx-rustland detached; tasks are back on the fair class");
@@ -475,6 +550,7 @@ int run(const ConfigSource& source, config::Settings settings) {
                 continue;
             case Outcome::Reattach:
                 settings = session.settings();
+                control.apply(settings);
                 continue;
             case Outcome::Ejected: {
                 const auto delay = ejections.after_ejection(std::chrono::steady_clock::now());
@@ -488,6 +564,7 @@ int run(const ConfigSource& source, config::Settings settings) {
                     notifier.stopping("Stopped while waiting to reattach");
                     return cli::kExitOk;
                 }
+                control.apply(settings);
                 continue;
             }
             }
@@ -495,6 +572,7 @@ int run(const ConfigSource& source, config::Settings settings) {
     } catch (const Error& e) {
         spdlog::error("{}", e.what());
         notifier.status(e.what());
+        control.answer_pending(e.what());
         switch (e.kind()) {
         case Error::Kind::NoSchedExt:
             return cli::kExitNoSchedExt;

@@ -200,6 +200,8 @@ KernelCounters BpfDispatcher::counters() const {
     return c;
 }
 
+int BpfDispatcher::latency_hints_fd() const { return bpf_map__fd(skel_->maps.latency_hints); }
+
 ExitInfo BpfDispatcher::exit_info() const {
     const auto& ei = skel_->bss->exit_info;
     ExitInfo info;

@@ -95,6 +95,8 @@ public:
 
     // --- Any thread ---
     KernelCounters counters() const;
+    // The tgid -> latency hint map (see latency_hints.h).
+    int latency_hints_fd() const;
     ExitInfo exit_info() const;
 
 private:

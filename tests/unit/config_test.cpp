@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 // The packaged default file, found from this source file's location.
 const fs::path kPackagedFile = fs::path(__FILE__).parent_path() / "../../etc/scx-rustland/config.toml";
 
-// The spec of every numeric key (the command line's ranges), written out here
+// The spec of every numeric key (the command line's ranges where there is an option), written out here
 // independently of the key table so that a wrong table entry fails.
 struct NumericSpec {
     const char* name;
@@ -35,10 +36,14 @@ const NumericSpec kNumeric[] = {
     {"scheduler.exit_dump_len", 0, 1 << 24},
     {"scheduler.max_tasks", 1024, 1 << 22},
     {"logging.stats_interval", 0.1, 3600},
+    {"dbus.max_holds_per_user", 1, 4096},
+    {"dbus.hold_rate_burst", 1, 10'000},
+    {"dbus.hold_rate_per_second", 0.01, 1000},
 };
 const std::set<std::string> kLiveKeys{
     "scheduler.slice_us",      "scheduler.slice_us_min", "scheduler.slice_boost", "scheduler.builtin_idle",
-    "scheduler.no_preemption", "scheduler.ordering",     "logging.verbose",       "logging.stats_interval"};
+    "scheduler.no_preemption", "scheduler.ordering",     "logging.verbose",       "logging.stats_interval",
+    "dbus.enabled",            "dbus.max_holds_per_user", "dbus.hold_rate_burst",  "dbus.hold_rate_per_second"};
 const std::set<std::string> kReattachKeys{"scheduler.full_user", "scheduler.partial", "scheduler.exit_dump_len",
                                           "scheduler.max_tasks", "logging.debug"};
 
@@ -104,12 +109,13 @@ void change(Settings& s, const Key& key) {
 TEST(ConfigKeys, EveryOptionHasOneKeyInAKnownSection) {
     std::set<std::string> names;
     for (const Key& key : keys()) {
-        EXPECT_TRUE(key.section() == "scheduler" || key.section() == "logging") << key.name;
+        EXPECT_TRUE(key.section() == "scheduler" || key.section() == "logging" || key.section() == "dbus")
+            << key.name;
         EXPECT_TRUE(names.insert(std::string(key.name)).second) << "duplicate " << key.name;
         EXPECT_EQ(find_key(key.name), &key);
         EXPECT_EQ(std::string(key.section()) + "." + std::string(key.leaf()), key.name);
     }
-    EXPECT_EQ(names.size(), 13u);
+    EXPECT_EQ(names.size(), 17u);
     std::set<std::string> all = kLiveKeys;
     all.insert(kReattachKeys.begin(), kReattachKeys.end());
     EXPECT_EQ(names, all);
@@ -149,6 +155,10 @@ TEST(ConfigSettings, DefaultsAreTheCommandLineDefaults) {
     EXPECT_FALSE(s.verbose);
     EXPECT_FALSE(s.debug);
     EXPECT_EQ(s.stats_interval_s, 0.0);
+    EXPECT_TRUE(s.dbus_enabled);
+    EXPECT_EQ(s.max_holds_per_user, 32u);
+    EXPECT_EQ(s.hold_rate_burst, 20u);
+    EXPECT_EQ(s.hold_rate_per_second, 2.0);
 
     const auto p = s.policy_settings();
     const policy::Settings policy_defaults;
@@ -367,7 +377,7 @@ TEST_F(Config, KeyOutsideASectionIsAnError) {
     EXPECT_EQ(message, main_.string() + ":1:1: unknown key 'slice_us' (did you mean 'scheduler.slice_us'?)");
     write(main_, "colour = 1\n");
     EXPECT_EQ(load_error(),
-              main_.string() + ":1:1: unknown key 'colour' (keys belong in [scheduler] or [logging])");
+              main_.string() + ":1:1: unknown key 'colour' (keys belong in [scheduler], [logging] or [dbus])");
 }
 
 TEST_F(Config, NestedTableInASectionIsAnUnknownKey) {
@@ -453,9 +463,11 @@ TEST_F(Config, OutOfRangeNamesFileLineColumnKeyAndRange) {
             bad.push_back(spec.min - step);
         for (double value : bad) {
             write(main_, assignment(key, literal(key, value)));
-            const std::string range = integer ? std::to_string(static_cast<long long>(spec.min)) + "\\.\\." +
-                                                    std::to_string(static_cast<long long>(spec.max))
-                                              : "0 = off, or 0\\.1\\.\\.3600";
+            const auto number = [](double v) {
+                return std::regex_replace(fmt::format("{}", v), std::regex("\\."), "\\.");
+            };
+            const std::string range = (key.zero_is_off ? "0 = off, or " : "") + number(spec.min) + "\\.\\." +
+                                      number(spec.max);
             const std::regex expected(".*/config\\.toml:2:[0-9]+: " + std::string(spec.name) +
                                       ": -?[0-9.]+ is out of range \\(" + range + "\\)");
             const auto message = load_error();
@@ -589,7 +601,9 @@ TEST_F(Config, DescribeParsesBackToTheSameSettings) {
           "[scheduler]\nslice_us = 8000\nslice_us_min = 700\nslice_boost = 3\nbuiltin_idle = true\n"
           "no_preemption = true\nfull_user = true\n");
     dropin("10.toml", "[scheduler]\npartial = true\nordering = \"vruntime\"\nexit_dump_len = 4096\n"
-                      "[logging]\nverbose = true\ndebug = true\n");
+                      "[logging]\nverbose = true\ndebug = true\n"
+                      "[dbus]\nenabled = false\nmax_holds_per_user = 4\nhold_rate_burst = 5\n"
+                      "hold_rate_per_second = 0.5\n");
     Loaded l = load_all();
     Settings cli;
     cli.max_tasks = 2048;

@@ -1,0 +1,138 @@
+#include "daemon/control_plane.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <sdbus-c++/IConnection.h>
+#include <sdbus-c++/Error.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace rustland::daemon {
+
+bool HeldProcesses::mark(pid_t tgid) {
+    std::lock_guard lock(mutex_);
+    if (map_ && !map_->hold(tgid))
+        return false;
+    held_.insert(tgid);
+    return true;
+}
+
+void HeldProcesses::unmark(pid_t tgid) {
+    std::lock_guard lock(mutex_);
+    held_.erase(tgid);
+    if (map_)
+        map_->release(tgid);
+}
+
+void HeldProcesses::bind(int map_fd) {
+    std::lock_guard lock(mutex_);
+    map_.emplace(map_fd);
+    for (const pid_t tgid : held_)
+        if (!map_->hold(tgid))
+            spdlog::warn("The latency hint map is full: process {} is held but not marked", tgid);
+}
+
+void HeldProcesses::unbind() {
+    std::lock_guard lock(mutex_);
+    map_.reset();
+}
+
+ReloadRequests::ReloadRequests() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (fd_ < 0)
+        throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+
+ReloadRequests::~ReloadRequests() { close(fd_); }
+
+void ReloadRequests::reload(Done done) {
+    {
+        std::lock_guard lock(mutex_);
+        pending_.push_back(std::move(done));
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = write(fd_, &one, sizeof(one));
+}
+
+std::vector<ReloadRequests::Done> ReloadRequests::take() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto n = read(fd_, &count, sizeof(count));
+    std::lock_guard lock(mutex_);
+    return std::exchange(pending_, {});
+}
+
+ControlPlane::~ControlPlane() { stop(); }
+
+void ControlPlane::apply(const config::Settings& settings) {
+    if (!settings.dbus_enabled) {
+        if (service_)
+            spdlog::info("Stopping the D-Bus API (dbus.enabled = false)");
+        stop();
+        return;
+    }
+    const service::Limits limits{.max_holds_per_uid = settings.max_holds_per_user,
+                                 .rate_burst = settings.hold_rate_burst,
+                                 .rate_per_second = settings.hold_rate_per_second};
+    if (service_) {
+        service_->set_limits(limits);
+        return;
+    }
+    try {
+        auto service = std::make_unique<service::Service>(sdbus::createSystemBusConnection(), limits, held_,
+                                                          reload_requests_);
+        service->set_state(state_);
+        service->start();
+        service_ = std::move(service);
+        spdlog::info("Serving org.scx.Rustland1 on the system bus");
+    } catch (const sdbus::Error& e) {
+        spdlog::warn("The D-Bus API is not available ({}): scheduling without it", e.getMessage());
+    }
+}
+
+void ControlPlane::stop() {
+    if (!service_)
+        return;
+    service_->stop();
+    service_.reset();
+}
+
+void ControlPlane::set_state(const std::string& state, const std::string& reason) {
+    state_.state = state;
+    state_.reason = reason;
+    state_.ops_name = state == "attached" ? "rustland" : "";
+    if (service_)
+        service_->set_state(state_);
+}
+
+void ControlPlane::publish_counters(const Counters& cumulative, const Counters& gauges) {
+    last_ = cumulative;
+    if (!service_)
+        return;
+    Counters all = earlier_;
+    for (const auto& [name, value] : cumulative)
+        all[name] += value;
+    for (const auto& [name, value] : gauges)
+        all[name] = value;
+    service_->set_counters(all);
+}
+
+void ControlPlane::session_ended() {
+    for (const auto& [name, value] : last_)
+        earlier_[name] += value;
+    last_.clear();
+}
+
+void ControlPlane::answer_after_attach(std::vector<ReloadRequests::Done> requests) {
+    for (auto& done : requests)
+        after_attach_.push_back(std::move(done));
+}
+
+void ControlPlane::answer_pending(const std::string& problems) {
+    for (auto& done : std::exchange(after_attach_, {}))
+        done(problems);
+}
+
+}  // namespace rustland::daemon

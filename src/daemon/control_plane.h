@@ -1,0 +1,99 @@
+// Everything the daemon does besides scheduling: the D-Bus service, the set
+// of held processes written into each attach's BPF map, reload requests that
+// arrive over D-Bus, and the counters and state the service publishes.
+// Lives across attach cycles; used by the supervisor thread only, except for
+// what the service thread calls (HeldProcesses, ReloadRequests).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "dispatcher/latency_hints.h"
+#include "service/service.h"
+
+namespace rustland::daemon {
+
+// The held processes, written into whichever BPF map is current (none
+// between two attaches: a new map gets all of them before it attaches).
+class HeldProcesses final : public service::LatencyHints {
+public:
+    bool mark(pid_t tgid) override;
+    void unmark(pid_t tgid) override;
+    void bind(int map_fd);
+    void unbind();
+
+private:
+    std::mutex mutex_;
+    std::set<pid_t> held_;
+    std::optional<dispatcher::LatencyHintsMap> map_;
+};
+
+// Reload requests from D-Bus, answered by the supervisor thread.
+class ReloadRequests final : public service::Admin {
+public:
+    using Done = std::function<void(std::string problems)>;
+    ReloadRequests();
+    ~ReloadRequests();
+    ReloadRequests(const ReloadRequests&) = delete;
+    ReloadRequests& operator=(const ReloadRequests&) = delete;
+
+    void reload(Done done) override;
+    // Readable when requests are waiting.
+    int fd() const { return fd_; }
+    std::vector<Done> take();
+
+private:
+    int fd_;
+    std::mutex mutex_;
+    std::vector<Done> pending_;
+};
+
+class ControlPlane {
+public:
+    ControlPlane() = default;
+    ~ControlPlane();
+    ControlPlane(const ControlPlane&) = delete;
+    ControlPlane& operator=(const ControlPlane&) = delete;
+
+    // Starts, stops or reconfigures the D-Bus service to match `settings`.
+    // Without a system bus the daemon goes on scheduling, with a warning.
+    void apply(const config::Settings& settings);
+    void stop();
+
+    HeldProcesses& held() { return held_; }
+    ReloadRequests& reload_requests() { return reload_requests_; }
+    bool serving() const { return service_ != nullptr; }
+
+    void set_state(const std::string& state, const std::string& reason);
+    using Counters = std::map<std::string, std::uint64_t>;
+    // `cumulative` counts since the current attach (earlier attaches are
+    // added in); `gauges` are current values.
+    void publish_counters(const Counters& cumulative, const Counters& gauges);
+    // The current attach ended: keep its counts.
+    void session_ended();
+    void count_ejection() { ++earlier_["ejections"]; }
+
+    // Reloads that need a new attach are answered once it is done.
+    void answer_after_attach(std::vector<ReloadRequests::Done> requests);
+    void answer_pending(const std::string& problems);
+
+private:
+    HeldProcesses held_;
+    ReloadRequests reload_requests_;
+    std::unique_ptr<service::Service> service_;
+    service::SchedulerState state_;
+    Counters earlier_, last_;
+    std::vector<ReloadRequests::Done> after_attach_;
+};
+
+}  // namespace rustland::daemon

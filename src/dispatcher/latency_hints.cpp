@@ -1,0 +1,41 @@
+#include "dispatcher/latency_hints.h"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+
+namespace rustland::dispatcher {
+
+bool LatencyHintsMap::hold(pid_t tgid) {
+    const s32 key = tgid;
+    const rl_latency_hint hint{.latency_class = RL_LATENCY_CRITICAL, .held_tgid = tgid};
+    return bpf_map_update_elem(fd_, &key, &hint, BPF_ANY) == 0;
+}
+
+void LatencyHintsMap::release(pid_t tgid) {
+    // Collect first: deleting while walking with get_next_key can restart
+    // the walk from the beginning.
+    std::vector<s32> doomed;
+    for (const auto& [key, hint] : entries())
+        if (hint.held_tgid == tgid)
+            doomed.push_back(key);
+    for (const s32 key : doomed)
+        bpf_map_delete_elem(fd_, &key);
+}
+
+std::vector<std::pair<pid_t, rl_latency_hint>> LatencyHintsMap::entries() const {
+    std::vector<std::pair<pid_t, rl_latency_hint>> result;
+    s32 key = 0;
+    s32 next = 0;
+    const s32* cursor = nullptr;  // null: start from the first key
+    while (bpf_map_get_next_key(fd_, cursor, &next) == 0) {
+        rl_latency_hint hint{};
+        if (bpf_map_lookup_elem(fd_, &next, &hint) == 0)
+            result.emplace_back(next, hint);
+        key = next;
+        cursor = &key;
+    }
+    return result;
+}
+
+}  // namespace rustland::dispatcher

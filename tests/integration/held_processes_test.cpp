@@ -1,0 +1,108 @@
+// HeldProcesses and LatencyHintsMap against a real BPF hash map with the
+// dispatcher's key and value layout (creating one needs root or CAP_BPF, not
+// sched_ext). The dispatcher's own writes (children inheriting a hint) are
+// played by writing entries the way rustland.bpf.c does.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/control_plane.h"
+
+namespace rustland {
+namespace {
+
+class BpfMap {
+public:
+    explicit BpfMap(unsigned capacity) {
+        fd_ = bpf_map_create(BPF_MAP_TYPE_HASH, "hints_test", sizeof(s32), sizeof(rl_latency_hint), capacity,
+                             nullptr);
+    }
+    ~BpfMap() {
+        if (fd_ >= 0)
+            close(fd_);
+    }
+    int fd() const { return fd_; }
+    // What the dispatcher does when a held process forks.
+    void inherit(pid_t child, pid_t held) const {
+        const s32 key = child;
+        const rl_latency_hint hint{.latency_class = RL_LATENCY_CRITICAL, .held_tgid = held};
+        ASSERT_EQ(bpf_map_update_elem(fd_, &key, &hint, BPF_NOEXIST), 0);
+    }
+    std::vector<std::pair<pid_t, pid_t>> keys_and_holders() const {
+        std::vector<std::pair<pid_t, pid_t>> out;
+        for (const auto& [key, hint] : dispatcher::LatencyHintsMap(fd_).entries())
+            out.emplace_back(key, hint.held_tgid);
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+class HeldProcessesTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_GE(map_.fd(), 0) << "creating a BPF map needs root or CAP_BPF: " << std::strerror(errno);
+    }
+    BpfMap map_{8};
+    daemon::HeldProcesses held_;
+};
+
+using Entries = std::vector<std::pair<pid_t, pid_t>>;
+
+TEST_F(HeldProcessesTest, MarkWritesTheProcessAsItsOwnHolder) {
+    held_.bind(map_.fd());
+    ASSERT_TRUE(held_.mark(100));
+    const auto entries = dispatcher::LatencyHintsMap(map_.fd()).entries();
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].first, 100);
+    EXPECT_EQ(entries[0].second.latency_class, static_cast<u32>(RL_LATENCY_CRITICAL));
+    EXPECT_EQ(entries[0].second.held_tgid, 100);
+}
+
+TEST_F(HeldProcessesTest, UnmarkRemovesTheProcessAndWhatItsChildrenInherited) {
+    held_.bind(map_.fd());
+    ASSERT_TRUE(held_.mark(100));
+    ASSERT_TRUE(held_.mark(200));
+    map_.inherit(101, 100);
+    map_.inherit(102, 100);
+    map_.inherit(201, 200);
+    held_.unmark(100);
+    EXPECT_EQ(map_.keys_and_holders(), (Entries{{200, 200}, {201, 200}}));
+    held_.unmark(200);
+    EXPECT_TRUE(map_.keys_and_holders().empty());
+}
+
+TEST_F(HeldProcessesTest, ANewMapGetsEveryHeldProcessAndAnOldOneIsLeftAlone) {
+    ASSERT_TRUE(held_.mark(7));  // between two attaches: no map yet
+    held_.bind(map_.fd());
+    EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}}));
+    held_.unbind();
+    held_.unmark(7);
+    EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}})) << "an unbound map must not be written";
+
+    BpfMap next(8);
+    ASSERT_TRUE(held_.mark(8));
+    held_.bind(next.fd());
+    EXPECT_EQ(next.keys_and_holders(), (Entries{{8, 8}}));
+}
+
+TEST_F(HeldProcessesTest, AFullMapRefusesTheHold) {
+    held_.bind(map_.fd());
+    for (pid_t tgid = 1; tgid <= 8; ++tgid)
+        ASSERT_TRUE(held_.mark(tgid));
+    EXPECT_FALSE(held_.mark(9));
+    held_.unmark(1);
+    EXPECT_TRUE(held_.mark(9));
+    BpfMap next(8);
+    held_.bind(next.fd());
+    EXPECT_EQ(next.keys_and_holders().size(), 8u) << "a refused hold must not be replayed later";
+}
+
+}  // namespace
+}  // namespace rustland
