@@ -40,7 +40,7 @@
 #   SUITE_OUT SUITE_REPS(3) SUITE_SCHEDS("eevdf rustland held user")
 #   SUITE_LOADS("none hogs build") SUITE_WORKLOADS("fl60 fl144 cyc pipe msg hb")
 #   SUITE_FL_S(4) SUITE_CYC_S(4) SUITE_PIPE(500) SUITE_MSG(5) SUITE_HB(20)
-#   SUITE_BUILD_TARGETS(64) SUITE_BUILD_WORK(awk loop count per target, 20000)
+#   SUITE_BUILD_TARGETS(64) SUITE_BUILD_WORK(awk loop count per target, 5000)
 #   SUITE_RL(scx-rustland) SUITE_CTL(scx-rustlandctl) SUITE_FRAMELOOP(frameloop)
 #   SUITE_LIB(/usr/lib/scx-vm/guest-lib.sh)
 
@@ -58,7 +58,7 @@ PIPE_LOOPS=${SUITE_PIPE:-500}
 MSG_LOOPS=${SUITE_MSG:-5}
 HB_LOOPS=${SUITE_HB:-20}
 BUILD_TARGETS=${SUITE_BUILD_TARGETS:-64}
-BUILD_WORK=${SUITE_BUILD_WORK:-20000}
+BUILD_WORK=${SUITE_BUILD_WORK:-5000}
 RL=${SUITE_RL:-scx-rustland}
 CTL=${SUITE_CTL:-scx-rustlandctl}
 FL=${SUITE_FRAMELOOP:-frameloop}
