@@ -1,0 +1,135 @@
+#include "ctl/client.h"
+
+#include <poll.h>
+#include <time.h>
+
+#include <cerrno>
+#include <system_error>
+#include <vector>
+
+#include "ctl/errors.h"
+
+namespace rustland::ctl {
+namespace {
+
+constexpr const char* kBusName = "org.scx.Rustland1";
+constexpr const char* kObjectPath = "/org/scx/Rustland1";
+
+template <class T>
+T property_or_default(const std::map<std::string, sdbus::Variant>& properties,
+                      const std::string& name) {
+    const auto found = properties.find(name);
+    return found == properties.end() ? T{} : found->second.get<T>();
+}
+
+std::chrono::microseconds monotonic_now() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return std::chrono::seconds(now.tv_sec) +
+           std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::nanoseconds(now.tv_nsec));
+}
+
+// The earlier of a poll(2) timeout (-1: none) and sd-bus's own deadline
+// (absolute, CLOCK_MONOTONIC, UINT64_MAX: none).
+int earlier_timeout(int timeout_ms, std::uint64_t bus_deadline_usec) {
+    if (bus_deadline_usec == UINT64_MAX) {
+        return timeout_ms;
+    }
+    const auto bus_due = std::chrono::microseconds(bus_deadline_usec) - monotonic_now();
+    const auto bus_ms = static_cast<int>(
+        std::max<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(bus_due).count(), 0));
+    return timeout_ms < 0 ? bus_ms : std::min(timeout_ms, bus_ms);
+}
+
+}  // namespace
+
+std::unique_ptr<sdbus::IConnection> connect_system_bus() {
+    try {
+        return sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& error) {
+        throw CommandFailed(no_system_bus(error.getMessage()));
+    }
+}
+
+DaemonClient::DaemonClient(sdbus::IConnection& bus) : ProxyInterfaces(bus, kBusName, kObjectPath) {
+    registerProxy();
+}
+
+DaemonClient::~DaemonClient() { unregisterProxy(); }
+
+DaemonStatus DaemonClient::fetch_status() {
+    const auto properties = GetAll(org::scx::Rustland1_proxy::INTERFACE_NAME);
+    DaemonStatus status;
+    status.state = property_or_default<std::string>(properties, "State");
+    status.state_reason = property_or_default<std::string>(properties, "StateReason");
+    status.ops_name = property_or_default<std::string>(properties, "OpsName");
+    status.version = property_or_default<std::string>(properties, "Version");
+    using HoldStruct =
+        sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string,
+                      std::int64_t, bool>;
+    for (const auto& hold : property_or_default<std::vector<HoldStruct>>(properties, "Holds")) {
+        status.holds.push_back({std::get<0>(hold), std::get<1>(hold), std::get<2>(hold),
+                                std::get<3>(hold), std::get<4>(hold), std::get<5>(hold),
+                                std::get<6>(hold)});
+    }
+    status.counters =
+        property_or_default<std::map<std::string, std::uint64_t>>(properties, "Counters");
+    return status;
+}
+
+void DaemonClient::onHoldAdded(const std::uint64_t&, const std::uint32_t&, const std::uint32_t&,
+                               const std::string&, const std::string&) {
+    if (listeners_.changed) {
+        listeners_.changed();
+    }
+}
+
+void DaemonClient::onHoldRemoved(const std::uint64_t& cookie, const std::string& why) {
+    if (listeners_.hold_removed) {
+        listeners_.hold_removed(cookie, why);
+    }
+    if (listeners_.changed) {
+        listeners_.changed();
+    }
+}
+
+void DaemonClient::onPropertiesChanged(const std::string& interface_name,
+                                       const std::map<std::string, sdbus::Variant>&,
+                                       const std::vector<std::string>&) {
+    if (interface_name == org::scx::Rustland1_proxy::INTERFACE_NAME && listeners_.changed) {
+        listeners_.changed();
+    }
+}
+
+std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<const int> fds,
+                                           std::optional<std::chrono::milliseconds> timeout) {
+    std::vector<pollfd> polled;
+    for (const int fd : fds) {
+        polled.push_back({fd, POLLIN, 0});
+    }
+    int timeout_ms = timeout ? static_cast<int>(timeout->count()) : -1;
+    if (bus) {
+        while (bus->processPendingRequest()) {
+        }
+        const auto poll_data = bus->getEventLoopPollData();
+        polled.push_back({poll_data.fd, poll_data.events, 0});
+        timeout_ms = earlier_timeout(timeout_ms, poll_data.timeout_usec);
+    }
+    if (::poll(polled.data(), polled.size(), timeout_ms) < 0 && errno != EINTR) {
+        throw std::system_error(errno, std::generic_category(), "poll");
+    }
+    // What just arrived reaches the callbacks before the caller looks at its state.
+    if (bus) {
+        while (bus->processPendingRequest()) {
+        }
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (polled[i].revents != 0) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace rustland::ctl
