@@ -82,7 +82,9 @@ daemon=$bld/src/scx-rustland
 frameloop=$bld/bench/frameloop/frameloop
 ctl=$(find "$bld" -name scx-rustlandctl -type f -perm -u+x 2>/dev/null | head -n1 || true)
 ((need_held == 0)) || [[ -n $ctl ]] || die "scx-rustlandctl was not built (the held variant needs it)"
-dbus_policy=$top/dbus/org.scx.Rustland1.conf
+# The bus policy of the source tree the binaries were built from.
+src_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$bld/CMakeCache.txt")
+dbus_policy=${src_dir:-$top}/dbus/org.scx.Rustland1.conf
 ((need_held == 0)) || [[ -f $dbus_policy ]] || die "$dbus_policy missing (the held variant needs the D-Bus policy)"
 
 # Host CPU other processes used while the suite ran: how much the VM's vCPU
