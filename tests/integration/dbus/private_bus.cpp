@@ -1,0 +1,356 @@
+#include "private_bus.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace rustland::service::testing {
+namespace {
+
+constexpr auto kDeadline = std::chrono::seconds(30);
+constexpr uid_t kNobody = 65534;
+
+[[noreturn]] void fail(const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Like the system bus (dbus-daemon's system.conf): everything is denied
+// unless a policy file punches a hole; ours is included as installed.
+std::string bus_config(const std::string& dir) {
+    return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=)" + dir + R"(/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <!-- Only for the tests: the fake polkit authority (root). -->
+  <policy user="root">
+    <allow own="org.freedesktop.PolicyKit1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
+  </policy>
+  <include>)" RUSTLAND_BUS_POLICY R"(</include>
+</busconfig>
+)";
+}
+
+}  // namespace
+
+PrivateBus::PrivateBus() {
+    char dir_template[] = "/tmp/rustland-dbus-XXXXXX";
+    if (::mkdtemp(dir_template) == nullptr)
+        fail("mkdtemp");
+    dir_ = dir_template;
+    // The second uid must reach the socket.
+    if (::chmod(dir_.c_str(), 0755) != 0)
+        fail("chmod " + dir_);
+    const std::string config = dir_ + "/bus.conf";
+    std::ofstream(config) << bus_config(dir_);
+
+    int address_pipe[2];
+    if (::pipe2(address_pipe, O_CLOEXEC) != 0)
+        fail("pipe2");
+    const std::string print_address = "--print-address=" + std::to_string(address_pipe[1]);
+    const std::string config_arg = "--config-file=" + config;
+    daemon_ = ::fork();
+    if (daemon_ < 0)
+        fail("fork");
+    if (daemon_ == 0) {
+        ::fcntl(address_pipe[1], F_SETFD, 0);
+        ::execl(DBUS_DAEMON, DBUS_DAEMON, "--nofork", "--nopidfile", config_arg.c_str(),
+                print_address.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(address_pipe[1]);
+    std::string address;
+    char c;
+    while (::read(address_pipe[0], &c, 1) == 1 && c != '\n')
+        address += c;
+    ::close(address_pipe[0]);
+    if (address.empty())
+        throw std::runtime_error("dbus-daemon (" DBUS_DAEMON ") printed no address; config " + config);
+    ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
+}
+
+PrivateBus::~PrivateBus() {
+    if (daemon_ > 0) {
+        ::kill(daemon_, SIGTERM);
+        ::waitpid(daemon_, nullptr, 0);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+    ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
+bool FakeHints::mark(pid_t tgid) {
+    std::lock_guard lock(mutex_);
+    if (refuse_)
+        return false;
+    if (marked_[tgid])
+        ++misuses_;
+    marked_[tgid] = true;
+    ++marks_;
+    return true;
+}
+
+void FakeHints::unmark(pid_t tgid) {
+    std::lock_guard lock(mutex_);
+    if (!marked_[tgid])
+        ++misuses_;
+    marked_[tgid] = false;
+    ++unmarks_;
+}
+
+void FakeHints::refuse_marks(bool refuse) {
+    std::lock_guard lock(mutex_);
+    refuse_ = refuse;
+}
+
+unsigned FakeHints::marks() const {
+    std::lock_guard lock(mutex_);
+    return marks_;
+}
+
+unsigned FakeHints::unmarks() const {
+    std::lock_guard lock(mutex_);
+    return unmarks_;
+}
+
+std::vector<pid_t> FakeHints::marked() const {
+    std::lock_guard lock(mutex_);
+    std::vector<pid_t> tgids;
+    for (const auto& [tgid, is_marked] : marked_) {
+        if (is_marked)
+            tgids.push_back(tgid);
+    }
+    return tgids;
+}
+
+unsigned FakeHints::misuses() const {
+    std::lock_guard lock(mutex_);
+    return misuses_;
+}
+
+FakeAdmin::~FakeAdmin() {
+    for (auto& thread : threads_)
+        thread.join();
+}
+
+void FakeAdmin::reload(std::function<void(std::string problems)> done) {
+    std::lock_guard lock(mutex_);
+    ++reloads_;
+    threads_.emplace_back([done = std::move(done), problems = problems_] { done(problems); });
+}
+
+unsigned FakeAdmin::reloads() const {
+    std::lock_guard lock(mutex_);
+    return reloads_;
+}
+
+Client::Client()
+    : ProxyInterfaces(sdbus::createSystemBusConnection(), "org.scx.Rustland1", "/org/scx/Rustland1") {
+    registerProxy();
+}
+
+Client::~Client() { unregisterProxy(); }
+
+std::string Client::unique_name() { return getProxy().getConnection().getUniqueName(); }
+
+bool Client::wait_for(const std::function<bool(const Event&)>& match, std::size_t count) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, kDeadline, [&] {
+        return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), match)) >= count;
+    });
+}
+
+std::vector<Client::Event> Client::events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+}
+
+void Client::onHoldAdded(const std::uint64_t& cookie, const std::uint32_t& pid, const std::uint32_t& uid,
+                         const std::string& app_id, const std::string& reason) {
+    record({"added", cookie, std::to_string(pid) + " " + std::to_string(uid) + " " + app_id + " " + reason, {}});
+}
+
+void Client::onHoldRemoved(const std::uint64_t& cookie, const std::string& why) {
+    record({"removed", cookie, why, {}});
+}
+
+void Client::onPropertiesChanged(const std::string& interface_name,
+                                 const std::map<std::string, sdbus::Variant>& changed,
+                                 const std::vector<std::string>& invalidated) {
+    if (interface_name != "org.scx.Rustland1")
+        return;
+    for (const auto& [name, value] : changed)
+        record({"changed", 0, name, {}});
+    for (const auto& name : invalidated)
+        record({"changed", 0, name, {}});
+}
+
+void Client::record(Event event) {
+    event.at = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        events_.push_back(std::move(event));
+    }
+    arrived_.notify_all();
+}
+
+FakePolkit::FakePolkit(bool authorize)
+    : authorize_(authorize),
+      connection_(sdbus::createSystemBusConnection("org.freedesktop.PolicyKit1")),
+      object_(sdbus::createObject(*connection_, "/org/freedesktop/PolicyKit1/Authority")) {
+    using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
+    using Answer = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
+    object_->registerMethod("CheckAuthorization")
+        .onInterface("org.freedesktop.PolicyKit1.Authority")
+        .implementedAs([this](const Subject& subject, const std::string& action,
+                              const std::map<std::string, std::string>& /*details*/, const std::uint32_t& flags,
+                              const std::string& /*cancellation_id*/) -> Answer {
+            const auto& details = std::get<1>(subject);
+            const auto name = details.find("name");
+            std::lock_guard lock(mutex_);
+            questions_.push_back({std::get<0>(subject),
+                                  name == details.end() ? std::string() : name->second.get<std::string>(), action,
+                                  flags});
+            return Answer{authorize_, false, std::map<std::string, std::string>{}};
+        });
+    object_->finishRegistration();
+    connection_->enterEventLoopAsync();
+}
+
+FakePolkit::~FakePolkit() {
+    connection_->leaveEventLoop();
+    object_.reset();
+}
+
+std::vector<FakePolkit::Question> FakePolkit::questions() const {
+    std::lock_guard lock(mutex_);
+    return questions_;
+}
+
+std::string error_of(const std::function<void()>& call) {
+    try {
+        call();
+        return "ok";
+    } catch (const sdbus::Error& error) {
+        return error.getName();
+    }
+}
+
+std::string as_nobody(const std::function<std::string()>& body) {
+    int result_pipe[2];
+    if (::pipe2(result_pipe, O_CLOEXEC) != 0)
+        fail("pipe2");
+    const pid_t child = ::fork();
+    if (child < 0)
+        fail("fork");
+    if (child == 0) {
+        ::close(result_pipe[0]);
+        std::string result;
+        try {
+            if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)
+                fail("dropping to uid 65534");
+            result = body();
+        } catch (const std::exception& error) {
+            result = std::string("exception: ") + error.what();
+        }
+        const char* data = result.data();
+        std::size_t left = result.size();
+        while (left > 0) {
+            const ssize_t written = ::write(result_pipe[1], data, left);
+            if (written <= 0)
+                break;
+            data += written;
+            left -= static_cast<std::size_t>(written);
+        }
+        ::_exit(0);
+    }
+    ::close(result_pipe[1]);
+    std::string result;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(result_pipe[0], buffer, sizeof(buffer))) > 0)
+        result.append(buffer, static_cast<std::size_t>(got));
+    ::close(result_pipe[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        result += " (child died: status " + std::to_string(status) + ")";
+    return result;
+}
+
+Sleeper::Sleeper() : pid_(::fork()) {
+    if (pid_ < 0)
+        fail("fork");
+    if (pid_ == 0) {
+        for (;;)
+            ::pause();
+    }
+}
+
+Sleeper::~Sleeper() {
+    kill();
+    reap();
+}
+
+void Sleeper::kill() {
+    if (!reaped_)
+        ::kill(pid_, SIGKILL);
+}
+
+void Sleeper::reap() {
+    if (!reaped_) {
+        ::waitpid(pid_, nullptr, 0);
+        reaped_ = true;
+    }
+}
+
+int open_fd_count() {
+    int count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+        ++count;
+    return count;
+}
+
+int pidfd_of(pid_t pid) {
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u));
+    if (fd < 0)
+        fail("pidfd_open " + std::to_string(pid));
+    return fd;
+}
+
+}  // namespace rustland::service::testing

@@ -1,0 +1,161 @@
+// Test fixtures for the D-Bus service: a private dbus-daemon configured like
+// the system bus (default deny) with our real bus policy included, clients,
+// a fake polkit authority and stand-ins for the daemon's side.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "rustland1_proxy.h"
+#include "service/service.h"
+
+namespace rustland::service::testing {
+
+// A dbus-daemon of type "system" on a socket in a fresh directory;
+// DBUS_SYSTEM_BUS_ADDRESS points at it while it runs.
+class PrivateBus {
+public:
+    PrivateBus();
+    ~PrivateBus();
+    PrivateBus(const PrivateBus&) = delete;
+    PrivateBus& operator=(const PrivateBus&) = delete;
+
+private:
+    std::string dir_;
+    pid_t daemon_ = -1;
+};
+
+// Records marks like the dispatcher's map would hold them.
+class FakeHints final : public LatencyHints {
+public:
+    bool mark(pid_t tgid) override;
+    void unmark(pid_t tgid) override;
+
+    void refuse_marks(bool refuse);
+    unsigned marks() const;
+    unsigned unmarks() const;
+    // tgids marked and not unmarked yet.
+    std::vector<pid_t> marked() const;
+    // mark() of a marked tgid or unmark() of an unmarked one.
+    unsigned misuses() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<pid_t, bool> marked_;
+    unsigned marks_ = 0;
+    unsigned unmarks_ = 0;
+    unsigned misuses_ = 0;
+    bool refuse_ = false;
+};
+
+// Answers every reload from another thread with the configured problems.
+class FakeAdmin final : public Admin {
+public:
+    explicit FakeAdmin(std::string problems = {}) : problems_(std::move(problems)) {}
+    ~FakeAdmin();
+    void reload(std::function<void(std::string problems)> done) override;
+    unsigned reloads() const;
+
+private:
+    std::string problems_;
+    mutable std::mutex mutex_;
+    unsigned reloads_ = 0;
+    std::vector<std::thread> threads_;
+};
+
+// A client of org.scx.Rustland1 on its own connection, recording signals.
+class Client final
+    : public sdbus::ProxyInterfaces<org::scx::Rustland1_proxy, sdbus::Properties_proxy> {
+public:
+    Client();
+    ~Client();
+
+    struct Event {
+        std::string what;  // "added", "removed", "changed"
+        std::uint64_t cookie = 0;
+        std::string detail;  // why (removed) or the property (changed)
+        std::chrono::steady_clock::time_point at;
+    };
+
+    std::string unique_name();
+    // Waits (up to a generous deadline, for hangs only) until `count` events match.
+    bool wait_for(const std::function<bool(const Event&)>& match, std::size_t count = 1);
+    std::vector<Event> events() const;
+
+private:
+    void onHoldAdded(const std::uint64_t& cookie, const std::uint32_t& pid, const std::uint32_t& uid,
+                     const std::string& app_id, const std::string& reason) override;
+    void onHoldRemoved(const std::uint64_t& cookie, const std::string& why) override;
+    void onPropertiesChanged(const std::string& interface_name,
+                             const std::map<std::string, sdbus::Variant>& changed,
+                             const std::vector<std::string>& invalidated) override;
+    void record(Event event);
+
+    mutable std::mutex mutex_;
+    std::condition_variable arrived_;
+    std::vector<Event> events_;
+};
+
+// org.freedesktop.PolicyKit1 on the private bus, answering every
+// CheckAuthorization with `authorize` and recording what it was asked.
+class FakePolkit {
+public:
+    explicit FakePolkit(bool authorize);
+    ~FakePolkit();
+
+    struct Question {
+        std::string subject_kind;
+        std::string subject_name;
+        std::string action;
+        std::uint32_t flags;
+    };
+    std::vector<Question> questions() const;
+
+private:
+    bool authorize_;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<sdbus::IObject> object_;
+    mutable std::mutex mutex_;
+    std::vector<Question> questions_;
+};
+
+// The D-Bus error name `call` fails with, or "ok".
+std::string error_of(const std::function<void()>& call);
+
+// Runs `body` in a forked child as uid/gid 65534 (nobody) with its own bus
+// connections; returns what the body returned (or the exception it threw).
+std::string as_nobody(const std::function<std::string()>& body);
+
+// A child process that just waits to be killed; killed and reaped on destruction.
+class Sleeper {
+public:
+    Sleeper();
+    ~Sleeper();
+    Sleeper(const Sleeper&) = delete;
+    Sleeper& operator=(const Sleeper&) = delete;
+    pid_t pid() const { return pid_; }
+    // SIGKILL without reaping: the process becomes a zombie.
+    void kill();
+    void reap();
+
+private:
+    pid_t pid_;
+    bool reaped_ = false;
+};
+
+int open_fd_count();
+int pidfd_of(pid_t pid);
+
+}  // namespace rustland::service::testing
