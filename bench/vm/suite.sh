@@ -181,7 +181,9 @@ start_sched() {
 	RL_PID=
 	DMESG_MARK=$(dmesg | wc -l)
 	[ "$SCHED" = eevdf ] && return 0
-	_opts="--stats 1"
+	# -v for the service's debug lines, which show each hold granted (see
+	# holds_logged); every variant gets it, so that all log alike.
+	_opts="--stats 1 -v"
 	[ "$SCHED" = user ] && _opts="$_opts -u"
 	RL_LOG=$OUT/daemon/rep$REP-$SCHED.log
 	# shellcheck disable=SC2086 # options are words
@@ -260,6 +262,14 @@ scx_errors() {
 
 # ---- workloads -------------------------------------------------------------------
 
+is_interactive() { case $1 in fl60 | fl144 | cyc) return 0 ;; *) return 1 ;; esac; }
+
+# Holds the daemon has granted to app id "bench" so far in this session
+# (its debug log line "D-Bus: hold <cookie> on process <pid> (bench) ...").
+holds_logged() {
+	if [ -n "$RL_PID" ]; then grep -c 'D-Bus: hold [0-9]* on process [0-9]* (bench)' "$RL_LOG"; else echo 0; fi
+}
+
 # Words to put before an interactive workload's command: under the held
 # variant it runs under `scx-rustlandctl run`, which holds the command's own
 # process (so it must come right before it, after `timeout`). --strict: a
@@ -300,6 +310,7 @@ one_run() {
 	_want=$(want_state)
 	_note=""
 	_before=$(sched_ext_state)
+	_holds=$(holds_logged)
 	_t=$(now)
 	run_workload "$1"
 	_rc=$?
@@ -307,6 +318,9 @@ one_run() {
 	[ "$_rc" -eq 0 ] || _note="$_note tool-exit-$_rc"
 	[ "$_before" = "$_want" ] || _note="$_note state-before-$_before"
 	[ "$_after" = "$_want" ] || _note="$_note state-after-$_after"
+	if [ -n "$(hold_prefix)" ] && is_interactive "$1" && [ "$(holds_logged)" -le "$_holds" ]; then
+		_note="$_note not-held"
+	fi
 	if [ -n "$RL_PID" ] && ! kill -0 "$RL_PID" 2>/dev/null; then _note="$_note daemon-gone"; fi
 	_errs=$(scx_errors)
 	[ -z "$_errs" ] || _note="$_note dmesg-scx-error"
