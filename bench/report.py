@@ -24,6 +24,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 SCHED_NAMES = {"eevdf": "EEVDF", "rustland": "scx-rustland", "held": "scx-rustland, held",
@@ -364,56 +365,57 @@ def curve(samples):
 
 def plot(res):
     """One PNG per latency workload, one panel per load, one curve per scheduler."""
-    pngs = []
+    with tempfile.TemporaryDirectory(prefix="scx-bench-plot.") as tmp:
+        return [png for wl, title in PLOTS.items() if wl in res.workloads
+                for png in plot_one(res, wl, title, Path(tmp))]
+
+
+def plot_one(res, wl, title, plotdir):
+    """The PNG of one workload: [(wl, file name)], or [] if gnuplot failed."""
     data = res.root / "data"
-    plotdir = res.root / "plot-data"
-    plotdir.mkdir(exist_ok=True)
-    for wl, title in PLOTS.items():
-        if wl not in res.workloads:
-            continue
-        script = [f"set terminal pngcairo size {520 * len(res.loads)},460 font ',10'",
-                  f"set output '{res.root / ('latency-' + wl + '.png')}'",
-                  f"set multiplot layout 1,{len(res.loads)} title '{title}, all clean runs pooled (log scales)'",
-                  "set logscale y", "set grid", "set key inside top left",
-                  "set lmargin 11", "set rmargin 3", "set format y '%g'",
-                  "set xlabel 'percentile'", "set ylabel 'wakeup latency (µs)'",
-                  "set xtics ('50' log10(2), '90' 1, '99' 2, '99.9' 3, '99.99' 4)"]
-        curves = {}
-        for load in res.loads:
-            for s in res.scheds:
-                samples = []
-                for rep in range(1, res.reps + 1):
-                    run = res.runs.get((rep, s, load, wl))
-                    if run and run["ok"]:
-                        try:
-                            samples += latency_samples(data / "raw" / f"{rep}-{s}-{load}-{wl}", wl)
-                        except (OSError, ValueError, KeyError, StopIteration):
-                            pass
-                pts = curve([max(v, 1.0) for v in samples])
-                if pts:
-                    curves[(load, s)] = pts
-        # The same axes in every panel, so the loads compare at a glance.
-        deepest = max((p[-1][0] for p in curves.values()), default=1.0)
-        script.append(f"set xrange [{math.log10(2):.3f}:{max(deepest, 1.0) + 0.05:.3f}]")
-        for load in res.loads:
-            plots = []
-            for s in res.scheds:
-                if (load, s) not in curves:
-                    continue
-                f = plotdir / f"{wl}-{load}-{s}.dat"
-                f.write_text("".join(f"{x:.4f} {y:.1f}\n" for x, y in curves[(load, s)]))
-                plots.append(f"'{f}' using 1:2 with linespoints pt 7 ps 0.4 title '{SCHED_NAMES[s]}'")
-            script.append(f"set title '{LOAD_NAMES[load]}'")
-            script.append("plot " + ", ".join(plots) if plots else "plot NaN title 'no data'")
-        script.append("unset multiplot")
-        try:
-            subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, check=True,
-                           capture_output=True)
-            pngs.append((wl, f"latency-{wl}.png"))
-        except (OSError, subprocess.CalledProcessError) as e:
-            err = getattr(e, "stderr", "") or str(e)
-            print(f"report: gnuplot failed for {wl}: {err.strip()}", file=sys.stderr)
-    return pngs
+    script = [f"set terminal pngcairo size {520 * len(res.loads)},460 font ',10'",
+              f"set output '{res.root / ('latency-' + wl + '.png')}'",
+              f"set multiplot layout 1,{len(res.loads)} title '{title}, all clean runs pooled (log scales)'",
+              "set logscale y", "set grid", "set key inside top left",
+              "set lmargin 11", "set rmargin 3", "set format y '%g'",
+              "set xlabel 'percentile'", "set ylabel 'wakeup latency (µs)'",
+              "set xtics ('50' log10(2), '90' 1, '99' 2, '99.9' 3, '99.99' 4)"]
+    curves = {}
+    for load in res.loads:
+        for s in res.scheds:
+            samples = []
+            for rep in range(1, res.reps + 1):
+                run = res.runs.get((rep, s, load, wl))
+                if run and run["ok"]:
+                    try:
+                        samples += latency_samples(data / "raw" / f"{rep}-{s}-{load}-{wl}", wl)
+                    except (OSError, ValueError, KeyError, StopIteration):
+                        pass
+            pts = curve([max(v, 1.0) for v in samples])
+            if pts:
+                curves[(load, s)] = pts
+    # The same axes in every panel, so the loads compare at a glance.
+    deepest = max((p[-1][0] for p in curves.values()), default=1.0)
+    script.append(f"set xrange [{math.log10(2):.3f}:{max(deepest, 1.0) + 0.05:.3f}]")
+    for load in res.loads:
+        plots = []
+        for s in res.scheds:
+            if (load, s) not in curves:
+                continue
+            f = plotdir / f"{wl}-{load}-{s}.dat"
+            f.write_text("".join(f"{x:.4f} {y:.1f}\n" for x, y in curves[(load, s)]))
+            plots.append(f"'{f}' using 1:2 with linespoints pt 7 ps 0.4 title '{SCHED_NAMES[s]}'")
+        script.append(f"set title '{LOAD_NAMES[load]}'")
+        script.append("plot " + ", ".join(plots) if plots else "plot NaN title 'no data'")
+    script.append("unset multiplot")
+    try:
+        subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, check=True,
+                       capture_output=True)
+        return [(wl, f"latency-{wl}.png")]
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", "") or str(e)
+        print(f"report: gnuplot failed for {wl}: {err.strip()}", file=sys.stderr)
+        return []
 
 
 def write_csv(res):
