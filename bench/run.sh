@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# run.sh - the benchmark suite: EEVDF, scx-rustland (default, held through
+# D-Bus, -u) side by side in one run, every workload with and without
+# background load; then the results table and the latency plots.
+#
+# By default it boots the Debian sched_ext kernel under QEMU (tests/vm/) with
+# bench/vm/suite-init.sh as /init. With --host it runs bench/vm/suite.sh on
+# this machine, which must have sched_ext and nothing attached (root).
+#
+# Usage: bench/run.sh [options]
+#   --quick          smoke mode: 1 repetition, short workloads (about 3 min
+#                    of guest time); results under build/bench/smoke/
+#   --reps N         repetitions (default 3)
+#   --seconds N      seconds of each frameloop and cyclictest run (default 4)
+#   --scheds LIST    schedulers, comma-separated (default eevdf,rustland,held,user)
+#   --out DIR        results directory (default bench/results/<UTC date>)
+#   --host           run here instead of in the VM
+#   --build DIR      build tree with scx-rustland, scx-rustlandctl and
+#                    frameloop (default build/; they are built there first)
+#   --timeout SECS   VM timeout (default 3000)
+#   --check          exit 1 unless every scheduler/load/workload cell of the
+#                    table is filled from a clean run (the ctest smoke test)
+#   -h, --help       this help
+#
+# Output in the results directory: results.md (the table), *.png (plots),
+# data/ (everything the suite wrote: raw latencies, tool outputs, daemon
+# logs), serial.log (VM). Exit status: 0 when every run was clean.
+set -euo pipefail
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: ERROR: %s\n' "$*" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+vm=$top/tests/vm
+
+quick=0 reps=3 seconds=4 scheds=eevdf,rustland,held,user out="" host=0 bld=$top/build timeout_s=3000 check=0
+while (($#)); do
+	case $1 in
+	--quick) quick=1 ;;
+	--reps) reps=${2:?--reps needs a number}; shift ;;
+	--seconds) seconds=${2:?--seconds needs a number}; shift ;;
+	--scheds) scheds=${2:?--scheds needs a list}; shift ;;
+	--out) out=${2:?--out needs a directory}; shift ;;
+	--host) host=1 ;;
+	--build) bld=${2:?--build needs a directory}; shift ;;
+	--timeout) timeout_s=${2:?--timeout needs seconds}; shift ;;
+	--check) check=1 ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
+	*) die "unknown argument '$1' (try --help)" ;;
+	esac
+	shift
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer, got '$reps'"
+[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive integer, got '$timeout_s'"
+for s in ${scheds//,/ }; do
+	case $s in eevdf | rustland | held | user) ;; *) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, user)" ;; esac
+done
+
+# The knobs of suite.sh (bench/vm/suite.sh documents them).
+knobs=(reps="$reps" scheds="$scheds" fl_s="$seconds" cyc_s="$seconds")
+if ((quick)); then
+	reps=1
+	knobs=(reps=1 scheds="$scheds" fl_s=1 cyc_s=1 pipe=200 msg=2 hb=5 build_targets=24)
+	out=${out:-$top/build/bench/smoke}
+fi
+out=${out:-$top/bench/results/$(date -u +%Y-%m-%d)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -rf "$out/data"
+mkdir -p "$out/data"
+
+need_held=0
+[[ ,$scheds, != *,held,* ]] || need_held=1
+targets=(scx-rustland frameloop)
+((need_held)) && targets+=(scx-rustlandctl)
+log "building ${targets[*]} in $bld"
+[[ -f $bld/CMakeCache.txt ]] || cmake -S "$top" -B "$bld" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$bld" -j2 --target "${targets[@]}" >/dev/null || die "build failed: cmake --build $bld --target ${targets[*]}"
+daemon=$bld/src/scx-rustland
+frameloop=$bld/bench/frameloop/frameloop
+ctl=$(find "$bld" -name scx-rustlandctl -type f -perm -u+x 2>/dev/null | head -n1 || true)
+((need_held == 0)) || [[ -n $ctl ]] || die "scx-rustlandctl was not built (the held variant needs it)"
+# The bus policy of the source tree the binaries were built from.
+src_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$bld/CMakeCache.txt")
+dbus_policy=${src_dir:-$top}/dbus/org.scx.Rustland1.conf
+((need_held == 0)) || [[ -f $dbus_policy ]] || die "$dbus_policy missing (the held variant needs the D-Bus policy)"
+
+# Host CPU other processes used while the suite ran: how much the VM's vCPU
+# threads (or the suite on a host) had to compete (all busy jiffies minus
+# those of our waited-for children).
+host_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+kids_cpu() { awk '{ print $16 + $17 }' /proc/$$/stat; }
+b0=$(host_busy) k0=$(kids_cpu) w0=$(date +%s.%N)
+rc=0
+if ((host)); then
+	[[ -d /sys/kernel/sched_ext ]] || die "--host: this kernel has no sched_ext (/sys/kernel/sched_ext missing)"
+	((EUID == 0)) || die "--host: run as root (the scheduler needs CAP_BPF and CAP_SYS_ADMIN)"
+	env_args=(SUITE_OUT="$out/data" SUITE_LIB="$vm/guest-lib.sh" SUITE_RL="$daemon" SUITE_FRAMELOOP="$frameloop"
+		SUITE_CTL="${ctl:-scx-rustlandctl}")
+	for k in "${knobs[@]}"; do
+		key=${k%%=*} val=${k#*=}
+		env_args+=("SUITE_${key^^}=${val//,/ }")
+	done
+	env "${env_args[@]}" sh "$here/vm/suite.sh" || rc=$?
+	kernel_desc="$(uname -r) on this host"
+else
+	env_file=$("$vm/fetch-kernel.sh") || die "fetch-kernel.sh failed"
+	# shellcheck disable=SC1090
+	. "$env_file"
+	stage=$(mktemp -d "${TMPDIR:-/tmp}/scx-bench.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT
+	# virtio_blk is a module in Debian's kernel: the results disk needs it.
+	mkdir -p "$stage/modules"
+	: >"$stage/modules/order"
+	if ! grep -q '/virtio_blk.ko$' "$MODULES/modules.builtin"; then
+		f=$(compgen -G "$MODULES/kernel/drivers/block/virtio_blk.ko*" | head -n1) || die "virtio_blk module not found in $MODULES"
+		case $f in
+		*.xz) xz -dc "$f" ;; *.zst) zstd -qdc "$f" ;; *.gz) gzip -dc "$f" ;; *) cat "$f" ;;
+		esac >"$stage/modules/virtio_blk.ko"
+		echo virtio_blk.ko >>"$stage/modules/order"
+	fi
+	initrd_args=(-o "$out/initramfs.cpio.zst" -i "$here/vm/suite-init.sh"
+		-b "$daemon" -b "$frameloop" -b "$(command -v make)" -b "$(command -v dbus-daemon)"
+		-f "$stage/modules:/" -f "$here/vm/suite.sh:/usr/lib/scx-vm/suite.sh"
+		-f "$here/vm/dbus-system.conf:/etc/dbus-1/bench-system.conf")
+	[[ -z $ctl ]] || initrd_args+=(-b "$ctl")
+	[[ ! -f $dbus_policy ]] || initrd_args+=(-f "$dbus_policy:/etc/dbus-1/system.d/org.scx.Rustland1.conf")
+	"$vm/mkinitramfs.sh" "${initrd_args[@]}"
+	disk=$out/results-disk.img
+	rm -f "$disk"
+	truncate -s 64M "$disk"
+	kargs="bench_watchdog=$((timeout_s - 60))"
+	for k in "${knobs[@]}"; do kargs+=" bench_$k"; done
+	"$vm/boot.sh" -q -i "$out/initramfs.cpio.zst" -d "$disk" -l "$out/serial.log" -t "$timeout_s" -s 2 \
+		-k "$env_file" -a "$kargs" || rc=$?
+	tar -x -f "$disk" -C "$out/data" 2>/dev/null || log "no results archive on the disk (guest status $rc)"
+	rm -f "$disk" "$out/initramfs.cpio.zst"
+	grep -a -E '^(FAIL|PASS):' "$out/serial.log" | tr -d '\r' >&2 || true
+	kernel_desc="$KERNEL_RELEASE ($KERNEL_PACKAGE $KERNEL_VERSION) under QEMU $(qemu-system-x86_64 --version |
+		sed -n '1s/.*version \([^ ]*\).*/\1/p') TCG, 2 vCPUs, 2 GiB"
+fi
+b1=$(host_busy) k1=$(kids_cpu) w1=$(date +%s.%N)
+hz=$(getconf CLK_TCK)
+host_other=$(awk -v b="$((b1 - b0))" -v k="$((k1 - k0))" -v w0="$w0" -v w1="$w1" -v hz="$hz" \
+	'BEGIN { o = (b - k) / hz / (w1 - w0); if (o < 0) o = 0; printf "%.2f", o }')
+ours=$(awk -v k="$((k1 - k0))" -v w0="$w0" -v w1="$w1" -v hz="$hz" 'BEGIN { printf "%.2f", k / hz / (w1 - w0) }')
+wall=$(awk -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.0f", w1 - w0 }')
+
+cmd="bench/run.sh"
+((quick)) && cmd+=" --quick"
+((quick)) || [[ $reps == 3 ]] || cmd+=" --reps $reps"
+((quick)) || [[ $seconds == 4 ]] || cmd+=" --seconds $seconds"
+[[ $scheds == eevdf,rustland,held,user ]] || cmd+=" --scheds $scheds"
+((host)) && cmd+=" --host"
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')
+[[ -z $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null || true) ]] || commit+=" + uncommitted changes"
+host_cpu=$(awk -F': *' '/^model name/ && !m { m = $2 } END { print m }' /proc/cpuinfo)
+cat >"$out/data/host" <<EOF
+command=$cmd
+commit=$commit
+date=$(date -u +%Y-%m-%dT%H:%MZ)
+wall_s=$wall
+host_cpu=$host_cpu, $(nproc) cores, host kernel $(uname -r)
+kernel=$kernel_desc
+host_other_cores=$host_other
+suite_cores=$ours
+status=$rc
+EOF
+
+report_args=("$out")
+((check)) && report_args+=(--check)
+report_rc=0
+python3 "$here/report.py" "${report_args[@]}" || report_rc=$?
+log "results: $out/results.md (wall ${wall} s; other processes used $host_other cores meanwhile)"
+((rc == 0)) || log "FAILED: suite status $rc"
+((report_rc == 0)) || { log "report: incomplete or failed ($report_rc)"; exit "$report_rc"; }
+exit "$rc"
