@@ -253,6 +253,41 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 	return cpu;
 }
 
+/* A CPU the task may use, with nothing queued locally and no latency-critical task running. */
+static bool can_preempt_on(const struct task_struct *p, s32 cpu)
+{
+	return cpu >= 0 && cpu < RL_MAX_CPUS && !cpu_runs_critical[cpu] &&
+	       bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
+}
+
+/*
+ * Where an urgent task should preempt: its previous CPU (warm cache), else
+ * the next CPU that can take it, so two latency-critical threads (a game's
+ * main and render threads) displace background work on two CPUs instead of
+ * each other on one. Scans at most RL_PREEMPT_SCAN CPUs; -1 if none fits.
+ */
+#define RL_PREEMPT_SCAN 64
+static s32 pick_preempt_cpu(const struct task_struct *p)
+{
+	s32 prev = scx_bpf_task_cpu(p);
+	u32 nr_cpus = scx_bpf_nr_cpu_ids();
+	u32 i;
+
+	if (can_preempt_on(p, prev))
+		return prev;
+	bpf_for(i, 1, RL_PREEMPT_SCAN) {
+		s32 cpu;
+
+		if (i >= nr_cpus)
+			break;
+		cpu = (prev + i) % nr_cpus;
+		if (can_preempt_on(p, cpu))
+			return cpu;
+	}
+	return -1;
+}
+
 /*
  * A latency-critical task (its process is held), or one user space last
  * dispatched as urgent (an interactive task waking up), wakes up again: run it
@@ -265,11 +300,12 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
  */
 static bool dispatch_urgent_wakeup(struct task_struct *p, u64 enq_flags)
 {
-	s32 cpu = scx_bpf_task_cpu(p);
+	s32 cpu;
 
-	if (full_user || cpu < 0 || cpu >= RL_MAX_CPUS || cpu_runs_critical[cpu] ||
-	    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
-	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
+	if (full_user)
+		return false;
+	cpu = pick_preempt_cpu(p);
+	if (cpu < 0)
 		return false;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_ns, enq_flags);
 	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
@@ -316,8 +352,13 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 	 * idle CPU, if any, will call ops.dispatch and run the scheduler.
 	 */
 	if (tctx && (tctx->urgent || tctx->critical) && !usersched_running) {
+		s32 cpu = pick_preempt_cpu(p);
+
 		wake_usersched();
-		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
+		if (cpu >= 0)
+			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		else
+			scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
 	} else {
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
 	}
@@ -353,9 +394,14 @@ static void apply_decision(const struct rl_dispatched_task *d)
 	}
 	tctx->urgent = preempt;
 
-	/* Preempt on the CPU the task last ran on: its cache is warm there. */
-	if (preempt)
-		cpu = scx_bpf_task_cpu(p);
+	/* Preempt where pick_preempt_cpu() says; if every CPU runs a critical task, queue behind. */
+	if (preempt) {
+		cpu = pick_preempt_cpu(p);
+		if (cpu < 0) {
+			cpu = scx_bpf_task_cpu(p);
+			preempt = false;
+		}
+	}
 
 	if (cpu != RL_CPU_ANY &&
 	    (cpu < 0 || cpu >= RL_MAX_CPUS || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))) {
@@ -492,7 +538,11 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
  */
 static void inherit_latency_hint(const struct task_struct *child)
 {
-	s32 parent_tgid = child->real_parent->tgid;
+	/*
+	 * The forking task, not child->real_parent: ops.init_task runs before
+	 * fork sets real_parent, which still holds the parent's own parent.
+	 */
+	s32 parent_tgid = bpf_get_current_task_btf()->tgid;
 	s32 child_tgid = child->tgid;
 	struct rl_latency_hint *parent_hint;
 	struct rl_latency_hint hint;

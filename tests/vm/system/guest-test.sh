@@ -47,6 +47,8 @@ as_user() { "${AS_USER[@]}" "$@"; }
 # in_hints TGID: the BPF map latency_hints has an entry for TGID.
 in_hints() { bpftool map dump name latency_hints 2>/dev/null | grep -Eq "\"key\": ?$1([^0-9]|\$)"; }
 not_in_hints() { ! in_hints "$1"; }
+# hint_holder TGID: the held_tgid of TGID's entry in latency_hints.
+hint_holder() { bpftool map dump name latency_hints 2>/dev/null | grep -A4 -E "\"key\": ?$1,?\$" | awk -F': ' '/held_tgid/ { gsub(/[^0-9]/, "", $2); print $2; exit }'; }
 holds_pid() { busctl get-property "$BUS" "$OBJ" "$IFACE" Holds 2>/dev/null | grep -Eq " $1 [0-9]+ \""; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 # runs_as PID UID COMM: PID's real uid is UID and its command is COMM.
@@ -142,6 +144,22 @@ boot1() {
 	check "hold gone from D-Bus Holds" wait_until 5 eval "! holds_pid $user_pid"
 	check "scx-rustlandctl hold ended with the process" wait_until 15 gone "$ctl_pid"
 	wait "$ctl_pid" 2>/dev/null
+
+	# ---- A held process's children are held too (inherited in BPF at fork) -----------------
+	rm -f /tmp/held-child
+	"${AS_USER[@]}" scx-rustlandctl run --app-id org.example.Fork --strict -- \
+		sh -c 'sleep 600 & echo $! >/tmp/held-child; wait' &
+	run_pid=$!
+	check "the held shell forked a child" wait_until 15 test -s /tmp/held-child
+	child=$(cat /tmp/held-child)
+	shell=$(awk '/^PPid:/ { print $2 }' "/proc/$child/status")
+	check "child $child of held shell $shell in latency_hints" wait_until 10 in_hints "$child"
+	assert_eq "child's entry names the held shell as its holder" "$shell" "$(hint_holder "$child")"
+	kill "$child"
+	check "the child's entry leaves latency_hints when it exits" wait_until 15 not_in_hints "$child"
+	check "scx-rustlandctl run ended with the shell" wait_until 15 gone "$run_pid"
+	check "the shell's hold ended with it" wait_until 15 not_in_hints "$shell"
+	wait "$run_pid" 2>/dev/null
 
 	# ---- D-Bus: refused hold on root's process ---------------------------------------------
 	sleep 600 &
