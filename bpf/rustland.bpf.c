@@ -254,10 +254,17 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 }
 
 /* A CPU the task may use, with nothing queued locally and no latency-critical task running. */
-static bool can_preempt_on(const struct task_struct *p, s32 cpu)
+static bool can_preempt_on(const struct task_struct *p, u32 cpu)
 {
-	return cpu >= 0 && cpu < RL_MAX_CPUS && !cpu_runs_critical[cpu] &&
-	       bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+	if (cpu >= RL_MAX_CPUS)
+		return false;
+	/*
+	 * The verifier loses the bound above on 32-bit arithmetic; the empty
+	 * asm keeps the compiler from dropping the mask that restores it.
+	 */
+	asm volatile("" : "+r"(cpu));
+	cpu &= RL_MAX_CPUS - 1;
+	return !cpu_runs_critical[cpu] && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
 	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
 }
 
@@ -270,18 +277,18 @@ static bool can_preempt_on(const struct task_struct *p, s32 cpu)
 #define RL_PREEMPT_SCAN 64
 static s32 pick_preempt_cpu(const struct task_struct *p)
 {
-	s32 prev = scx_bpf_task_cpu(p);
+	u32 prev = scx_bpf_task_cpu(p);
 	u32 nr_cpus = scx_bpf_nr_cpu_ids();
-	u32 i;
+	u32 i, cpu;
 
 	if (can_preempt_on(p, prev))
 		return prev;
 	bpf_for(i, 1, RL_PREEMPT_SCAN) {
-		s32 cpu;
-
 		if (i >= nr_cpus)
 			break;
-		cpu = (prev + i) % nr_cpus;
+		cpu = prev + i;
+		if (cpu >= nr_cpus)
+			cpu -= nr_cpus;
 		if (can_preempt_on(p, cpu))
 			return cpu;
 	}
