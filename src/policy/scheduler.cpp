@@ -151,8 +151,12 @@ bool Scheduler::peek(Decision& out) const {
     // gets the whole slice and may preempt, since shortening its slice would
     // only cost it extra wakeups. The same task back from a used-up slice or a
     // preemption is busy, not waiting for input: it must not preempt anyone.
+    // A held (latency-critical) task is treated the same way on its wakeups;
+    // back from a yield or a used-up slice it still goes first, but without
+    // preempting: a thread spinning on sched_yield() would otherwise kick a
+    // CPU, and make the task it displaced come back through us, on every call.
     // Everyone else shares the CPUs with a slice that shrinks as the queue grows.
-    const bool urgent = e.latency_critical || (t.interactive && t.woke_up && settings_.preemption);
+    const bool urgent = t.woke_up && (e.latency_critical || (t.interactive && settings_.preemption));
     out = Decision{.pid = t.pid,
                    .cpu = t.cpu,
                    .preempt = urgent && settings_.preemption,

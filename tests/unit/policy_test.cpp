@@ -385,17 +385,27 @@ TEST(Slice, InteractiveIsOrdinaryWithoutPreemption) {
     EXPECT_FALSE(d.preempt);
 }
 
-TEST(Slice, LatencyCriticalGetsFullSliceAndPreempts) {
+TEST(Slice, LatencyCriticalWakeupGetsFullSliceAndPreempts) {
     auto s = make_scheduler();
-    s.enqueue({.pid = 1, .latency_critical = true}, 0);
+    s.enqueue({.pid = 1, .wakeup = true, .latency_critical = true}, 0);
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, s.settings().slice_ns);
     EXPECT_TRUE(d.preempt);
 }
 
+TEST(Slice, LatencyCriticalBackFromYieldGoesFirstWithoutPreempting) {
+    auto s = make_scheduler();
+    s.enqueue({.pid = 2, .sum_exec_runtime = 0}, 0);
+    s.enqueue({.pid = 1, .wakeup = false, .latency_critical = true, .exec_runtime = kSec}, 0);
+    Decision d;
+    ASSERT_TRUE(s.peek(d));
+    EXPECT_EQ(d.pid, 1);
+    EXPECT_FALSE(d.preempt);
+}
+
 TEST(Slice, LatencyCriticalWithoutPreemptionGetsFullSliceOnly) {
     auto s = make_scheduler({.preemption = false});
-    s.enqueue({.pid = 1, .latency_critical = true}, 0);
+    s.enqueue({.pid = 1, .wakeup = true, .latency_critical = true}, 0);
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, s.settings().slice_ns);
     EXPECT_FALSE(d.preempt);
