@@ -1,12 +1,11 @@
 // The ring-buffer record path of the scheduling thread, through the daemon's
 // own code: each item copies one rl_queued_task out of a byte buffer laid out
 // like the BPF ring's data (as the libbpf callback does), hands it to
-// SchedulingLoop::on_queued (record -> policy::QueuedTask, then enqueue), and
-// takes one decision (peek + pop), with N tasks waiting.
-//
-// Not covered: turning the decision into an rl_dispatched_task and reserving
-// room for it in the user ring. That conversion is private to
-// scheduling_loop.cpp and the ring needs a live BPF map.
+// SchedulingLoop::on_queued (record -> policy::QueuedTask, then enqueue),
+// takes one decision (peek + pop) with N tasks waiting, and encodes it as the
+// rl_dispatched_task BPF reads. Not covered: reserving room in the user ring,
+// which needs a live BPF map.
+#include "dispatcher/records.h"
 #include "dispatcher/scheduling_loop.h"
 #include "policy/scheduler.h"
 
@@ -63,8 +62,9 @@ void BM_QueuedRecordPath(benchmark::State& state) {
     for (auto _ : state) {
         policy.peek(d);
         policy.pop();
+        rl_dispatched_task out = rustland::dispatcher::to_record(d, d.vtime);
+        benchmark::DoNotOptimize(out);
         queue(d.pid);
-        benchmark::DoNotOptimize(d);
     }
     state.SetItemsProcessed(state.iterations());
     state.SetComplexityN(state.range(0));

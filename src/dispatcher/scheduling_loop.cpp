@@ -1,5 +1,7 @@
 #include "dispatcher/scheduling_loop.h"
 
+#include "dispatcher/records.h"
+
 #include <sched.h>
 #include <seccomp.h>
 
@@ -17,33 +19,6 @@ std::uint64_t monotonic_ns() {
         std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::steady_clock::now().time_since_epoch())
             .count());
-}
-
-policy::QueuedTask to_policy(const rl_queued_task& r) {
-    policy::QueuedTask t;
-    t.pid = r.pid;
-    t.cpu = r.cpu;
-    t.exiting = r.flags & RL_QUEUED_EXITING;
-    t.wakeup = r.flags & RL_QUEUED_WAKEUP;
-    t.latency_critical = r.latency_class == RL_LATENCY_CRITICAL;
-    t.nr_cpus_allowed = r.nr_cpus_allowed;
-    t.sum_exec_runtime = r.sum_exec_runtime;
-    t.exec_runtime = r.exec_runtime;
-    t.nvcsw = r.nvcsw;
-    t.weight = r.weight;
-    t.enq_cnt = r.enq_cnt;
-    return t;
-}
-
-rl_dispatched_task to_record(const policy::Decision& d, std::uint64_t dsq_vtime) {
-    rl_dispatched_task r{};
-    r.pid = d.pid;
-    r.cpu = d.cpu == policy::kCpuAny ? RL_CPU_ANY : d.cpu;
-    r.flags = d.preempt ? RL_DISPATCH_PREEMPT : 0;
-    r.slice_ns = d.slice_ns;
-    r.vtime = dsq_vtime;
-    r.enq_cnt = d.enq_cnt;
-    return r;
 }
 
 // Touches the stack the loop may use so no fault happens in it later.
