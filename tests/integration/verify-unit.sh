@@ -8,7 +8,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed "s|^ExecStart=/usr/sbin/scx-rustland|ExecStart=$(realpath "$daemon")|" "$unit" >"$work/scx-rustland.service"
 grep -q "^ExecStart=$(realpath "$daemon")" "$work/scx-rustland.service"
-out=$(systemd-analyze verify "$work/scx-rustland.service" 2>&1) || { echo "$out"; exit 1; }
+# --man=no: the man pages named in Documentation= come with the package, not
+# with the build tree (tests/packaging checks that the package has them).
+out=$(systemd-analyze verify --man=no "$work/scx-rustland.service" 2>&1) || { echo "$out"; exit 1; }
 # verify reports problems as messages even when it exits 0: any output fails.
 [ -z "$out" ] || { echo "$out"; exit 1; }
 echo "systemd-analyze verify: clean"
