@@ -232,6 +232,21 @@ def ratio_cell(base_vals, vals):
     return cell
 
 
+def row_cells(res, values_of):
+    """One table row: each scheduler's spread, and its ratio to EEVDF from the same run."""
+    base = values_of("eevdf") if "eevdf" in res.scheds else None
+    cells = []
+    for sched in res.scheds:
+        vals = values_of(sched)
+        cell = spread_cell(vals)
+        if base is not None and sched != "eevdf":
+            rc = ratio_cell(base, vals)
+            if rc:
+                cell += "<br>" + rc
+        cells.append(cell)
+    return cells
+
+
 def write_table(res, lines):
     for load in res.loads:
         lines += [f"### {LOAD_NAMES.get(load, load)}", ""]
@@ -240,29 +255,11 @@ def write_table(res, lines):
         for wl, key, label, better in METRICS:
             if wl not in res.workloads:
                 continue
-            base = res.values("eevdf", load, wl, key) if "eevdf" in res.scheds else None
-            cells = []
-            for s in res.scheds:
-                vals = res.values(s, load, wl, key)
-                cell = spread_cell(vals)
-                if base is not None and s != "eevdf":
-                    rc = ratio_cell(base, vals)
-                    if rc:
-                        cell += "<br>" + rc
-                cells.append(cell)
+            cells = row_cells(res, lambda sched: res.values(sched, load, wl, key))
             lines.append(f"| {label} | {better} | " + " | ".join(cells) + " |")
         if load != "none":
-            base = res.load_values("eevdf", load) if "eevdf" in res.scheds else None
             unit = "bogo-ops/s" if load == "hogs" else "targets/s"
-            cells = []
-            for s in res.scheds:
-                vals = res.load_values(s, load)
-                cell = spread_cell(vals)
-                if base is not None and s != "eevdf":
-                    rc = ratio_cell(base, vals)
-                    if rc:
-                        cell += "<br>" + rc
-                cells.append(cell)
+            cells = row_cells(res, lambda sched: res.load_values(sched, load))
             lines.append(f"| background throughput ({unit}) | higher | " + " | ".join(cells) + " |")
         lines.append("")
 
