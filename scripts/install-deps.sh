@@ -16,8 +16,10 @@ build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-
 # Packaging: the .deb and .rpm builds and their linters.
 pkg_pkgs=(dpkg-dev lintian rpm rpmlint)
 # debhelper >= 13.11.6 handles units in /usr/lib/systemd/system (debian/control).
-backports_pkgs=(libbpf-dev bpftool debhelper)
-vm_pkgs=(systemd mmdebstrap e2fsprogs qemu-system-x86 busybox-static stress-ng rt-tests linux-perf zstd cpio
+# QEMU 10 runs the test VMs with multi-threaded TCG (bookworm's 7.2 crashes
+# the guest now and then while sched_ext patches static keys).
+backports_pkgs=(libbpf-dev bpftool debhelper qemu-system-x86)
+vm_pkgs=(systemd mmdebstrap e2fsprogs busybox-static stress-ng rt-tests linux-perf zstd cpio
 	debian-archive-keyring ca-certificates gnuplot-nox)
 
 missing=()
@@ -25,10 +27,11 @@ for pkg in "${build_pkgs[@]}" "${pkg_pkgs[@]}" "${vm_pkgs[@]}" "${backports_pkgs
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -eq 0 ] && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev)" ge 1:1.4 &&
-	dpkg --compare-versions "$(dpkg-query -W -f='${Version}' debhelper)" ge 13.11.6~; then
+	dpkg --compare-versions "$(dpkg-query -W -f='${Version}' debhelper)" ge 13.11.6~ &&
+	dpkg --compare-versions "$(dpkg-query -W -f='${Version}' qemu-system-x86)" ge 1:10~; then
 	exit 0
 fi
-echo "install-deps: installing ${missing[*]:-a newer libbpf-dev or debhelper}" >&2
+echo "install-deps: installing ${missing[*]:-a newer libbpf-dev, debhelper or qemu-system-x86}" >&2
 
 # Same mirror as the machine's bookworm entry, suite bookworm-backports.
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
