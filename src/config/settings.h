@@ -29,7 +29,7 @@ struct Settings {
     bool partial = false;
     policy::Ordering ordering = policy::Ordering::Deadline;
     std::uint32_t exit_dump_len = 0;      // 0..1<<24; 0 = kernel default
-    std::uint32_t max_tasks = 65536;      // 1024..1<<22
+    std::uint32_t max_tasks = 16384;      // 1024..1<<22
     // [logging]
     bool verbose = false;
     bool debug = false;

@@ -153,7 +153,7 @@ TEST(ConfigSettings, DefaultsAreTheCommandLineDefaults) {
     EXPECT_FALSE(s.partial);
     EXPECT_EQ(s.ordering, policy::Ordering::Deadline);
     EXPECT_EQ(s.exit_dump_len, 0u);
-    EXPECT_EQ(s.max_tasks, 65536u);
+    EXPECT_EQ(s.max_tasks, 16384u);
     EXPECT_FALSE(s.verbose);
     EXPECT_FALSE(s.debug);
     EXPECT_EQ(s.stats_interval_s, 0.0);
