@@ -46,7 +46,7 @@ struct Workload {
                                  .nr_cpus_allowed = 8,
                                  .sum_exec_runtime = sum[pid],
                                  .exec_runtime = ran,
-                                 .nvcsw = now / 50'000'000,
+                                 .burst_ns = ran / 4,
                                  .enq_cnt = now},
                       now);
     }

@@ -30,7 +30,7 @@ rl_queued_task make_record(std::int32_t pid, std::uint64_t sum, std::uint64_t ra
     r.nr_cpus_allowed = 8;
     r.sum_exec_runtime = sum;
     r.exec_runtime = ran;
-    r.nvcsw = gen / 16;
+    r.burst_ns = ran / 4;
     r.weight = 100;
     r.enq_cnt = gen;
     r.timestamp = gen * 1'000;
@@ -40,7 +40,7 @@ rl_queued_task make_record(std::int32_t pid, std::uint64_t sum, std::uint64_t ra
 void BM_QueuedRecordPath(benchmark::State& state) {
     const auto n = static_cast<std::int32_t>(state.range(0));
     Scheduler policy(static_cast<std::size_t>(n));
-    SchedulingLoop loop(policy, {0, 1, 2, 3, 4, 5, 6, 7});
+    SchedulingLoop loop(policy, /*full_user=*/true);
     std::vector<std::uint64_t> sum(static_cast<std::size_t>(n) + 1);
     std::uint64_t gen = 0;
 
@@ -62,7 +62,7 @@ void BM_QueuedRecordPath(benchmark::State& state) {
     for (auto _ : state) {
         policy.peek(d);
         policy.pop();
-        rl_dispatched_task out = rustland::dispatcher::to_record(d, d.vtime);
+        rl_dispatched_task out = rustland::dispatcher::to_record(d);
         benchmark::DoNotOptimize(out);
         queue(d.pid);
     }

@@ -26,7 +26,7 @@ enum rl_consts {
 	/* DSQ that only ever holds the user-space scheduling thread. */
 	RL_SCHED_DSQ = RL_MAX_CPUS + 1,
 	/* Ring capacity in records, for either direction. */
-	RL_RING_RECORDS = 8192,
+	RL_RING_RECORDS = 4096,
 	/* Capacity of the tgid -> latency hint map (held processes and their children). */
 	RL_MAX_LATENCY_HINTS = 4096,
 };
@@ -40,6 +40,12 @@ enum rl_queued_flags {
 	RL_QUEUED_EXITING = 1u << 0,
 	/* The task was woken up (as opposed to preempted or yielding). */
 	RL_QUEUED_WAKEUP = 1u << 1,
+};
+
+/* rl_task_params.flags */
+enum rl_param_flags {
+	/* The task's wakeups may preempt an ordinary task (interactive). */
+	RL_PARAM_PREEMPT_ON_WAKEUP = 1u << 0,
 };
 
 /* rl_dispatched_task.flags */
@@ -65,7 +71,11 @@ struct rl_latency_hint {
 	s32 held_tgid;
 };
 
-/* BPF -> user space: a task that needs a scheduling decision. */
+/*
+ * BPF -> user space: a task woke up or stopped running. In full-user mode
+ * the task waits for a decision (struct rl_dispatched_task); in the default
+ * mode it is already scheduled, and the record only teaches the policy.
+ */
 struct rl_queued_task {
 	s32 pid;
 	s32 cpu;		/* CPU the task last ran on */
@@ -73,14 +83,25 @@ struct rl_queued_task {
 	u32 latency_class;	/* enum rl_latency_class */
 	u64 nr_cpus_allowed;
 	u64 sum_exec_runtime;	/* total CPU time, ns */
-	u64 exec_runtime;	/* CPU time since the task last slept, ns */
-	u64 nvcsw;		/* voluntary context switches so far */
+	u64 exec_runtime;	/* CPU time since the task last woke up, ns */
+	u64 burst_ns;		/* wakeups: CPU time of the burst that ended in the sleep */
 	u64 weight;		/* 100 is nice 0 */
 	u64 enq_cnt;		/* generation: bumped at every enqueue */
 	u64 timestamp;		/* bpf_ktime_get_ns() at enqueue */
 };
 
-/* User space -> BPF: where and how to run a queued task. */
+/*
+ * User space -> BPF, default mode: how to treat a task from now on. BPF
+ * keeps it in the task's storage and applies it on the hot path.
+ */
+struct rl_task_params {
+	s32 pid;
+	u32 flags;		/* enum rl_param_flags */
+	u32 weight_boost;	/* CPU time is charged 1/weight_boost as much (1: none) */
+	u32 pad;
+};
+
+/* User space -> BPF, full-user mode: where and how to run a queued task. */
 struct rl_dispatched_task {
 	s32 pid;
 	s32 cpu;		/* target CPU, or RL_CPU_ANY */

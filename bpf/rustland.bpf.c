@@ -2,17 +2,23 @@
 /*
  * scx-rustland dispatcher: the kernel half of the scheduler.
  *
- * It makes no policy decision of its own. Tasks that need one are sent to
- * the user-space scheduler through the `queued` ring buffer; its answers come
- * back through the `dispatched` user ring buffer and are inserted into
- * vtime-ordered DSQs: one per CPU and one shared by all CPUs.
+ * The policy lives in user space; this program applies it. In the default
+ * mode it schedules every task itself, with no round trip through user
+ * space: wakeups go to an idle CPU if there is one, else into vtime-ordered
+ * DSQs (one shared by all CPUs, one per CPU for pinned tasks) by a deadline
+ * computed from per-task parameters the policy publishes asynchronously
+ * (the `params` user ring: weight boost, wakeup preemption). The `queued`
+ * ring tells the policy what tasks do (wakeups, slices used up, exits), so
+ * it can classify them; it never gates a wakeup.
+ *
+ * In full-user mode (-u), as in the original design, every task goes to user
+ * space through `queued` and waits for a decision from the `dispatched` user
+ * ring, which is inserted into the DSQ it names.
  *
  * The user-space scheduler is itself a task. It lives in its own DSQ, gets a
- * finite slice, and is only moved to a CPU when it has work to do. The kernel
- * keeps a few shortcuts that never wait for user space: an idle CPU found at
- * wakeup, per-CPU kthreads and memory reclaim threads, and congestion (queued
- * ring full). Every shortcut and fallback has a counter in .bss, which user
- * space reads through the skeleton's memory mapping.
+ * finite slice, and is only moved to a CPU when it has work to do. Every
+ * shortcut and fallback has a counter in .bss, which user space reads
+ * through the skeleton's memory mapping.
  */
 #include "scx_common.bpf.h"
 #include "intf.h"
@@ -21,7 +27,6 @@ char _license[] SEC("license") = "GPL";
 
 /* Set by user space before load. */
 const volatile s32 usersched_pid;	/* tid of the scheduling thread */
-const volatile u64 slice_ns = 5 * NSEC_PER_MSEC;
 const volatile bool full_user;		/* every decision goes through user space */
 const volatile bool debug;
 
@@ -32,57 +37,76 @@ const volatile bool debug;
 const volatile u64 switch_partial_flag = SCX_OPS_SWITCH_PARTIAL;
 const volatile u64 exit_restart_code = SCX_ECODE_ACT_RESTART;
 
-/*
- * Written by user space while running: the slice for kernel-side shortcuts,
- * which follows the scaled slice of the policy.
- */
-volatile u64 effective_slice_ns;
+/* The policy's settings, written by user space at load and on every live reload. */
+volatile u64 slice_max_ns = 5 * NSEC_PER_MSEC;	/* slice with nobody waiting (-s) */
+volatile u64 slice_min_ns = NSEC_PER_MSEC / 2;	/* floor of the shrinking slice (-S) */
+volatile bool deadline_ordering = true;		/* add the current burst to the key */
+volatile bool per_cpu_dispatch;			/* queue tasks on the CPU they last ran on (-i) */
 
-/* Published by user space: tasks it holds that still need a decision. */
+/* Full-user mode: tasks user space holds that still need a decision. */
 volatile u64 nr_scheduled;
 
 /* Counters, read by user space. */
 volatile u64 nr_queued;			/* records sent since user space last drained */
 volatile u64 nr_running;		/* non-scheduler tasks running now */
-volatile u64 nr_user_dispatches;	/* decisions of user space applied */
-volatile u64 nr_kernel_dispatches;	/* shortcuts that skipped user space */
+volatile u64 nr_user_dispatches;	/* decisions of user space applied (-u) */
+volatile u64 nr_kernel_dispatches;	/* tasks queued by BPF with the policy's parameters */
+volatile u64 nr_param_updates;		/* task parameters user space published and BPF applied */
+volatile u64 nr_preemptions;		/* wakeups that preempted a task of a lower class */
 volatile u64 nr_cancel_dispatches;	/* stale decisions dropped (generation) */
 volatile u64 nr_bounce_dispatches;	/* decisions for a CPU the task may not use */
-volatile u64 nr_failed_dispatches;	/* decisions for a task that no longer exists */
-volatile u64 nr_sched_congested;	/* queued ring full: kernel fallback */
+volatile u64 nr_failed_dispatches;	/* decisions or parameters for a task that no longer exists */
+volatile u64 nr_sched_congested;	/* queued ring full: -u falls back to BPF; default mode loses a sample */
 volatile u64 nr_exit_drops;		/* exit notices lost to a full ring */
 volatile u64 nr_heartbeats;		/* times the timer had to wake the scheduler */
-
-/* pid running on each CPU, 0 when idle; user space counts free CPUs. */
-volatile s32 cpu_map[RL_MAX_CPUS];
 
 /* Why the scheduler ended; read by user space after the link is gone. */
 struct rl_exit_info exit_info;
 
 /*
- * Set when the scheduling thread must run even without queued records (the
- * heartbeat sets it; so does the daemon when it needs the loop to turn).
+ * Default mode: the scheduling thread only learns from records, so it runs
+ * for a batch of them (or when they are this old), not for each one.
  */
+#define RL_TELEMETRY_BATCH_BYTES	(RL_RING_RECORDS * sizeof(struct rl_queued_task) / 4)
+#define RL_TELEMETRY_PERIOD_NS		(10 * NSEC_PER_MSEC)
+
+/* Set when the scheduling thread must run even without records (heartbeat, its own wakeup). */
 volatile u64 usersched_needed;
 static u64 usersched_last_run_at;
-static bool usersched_running;
-/* Per CPU: what this CPU's ops.dispatch picked last, to take turns fairly. */
-struct dispatch_turns {
-	bool sched_ran;		/* the scheduling thread */
-	bool local_ran;		/* a task from this CPU's own DSQ */
-};
-static struct dispatch_turns turns[RL_MAX_CPUS];
 static s32 usersched_cpu;
+/* Per CPU: whether its ops.dispatch picked the scheduling thread last, to take turns. */
+static bool sched_ran[RL_MAX_CPUS];
+/* Per CPU: whether its own DSQ gave the last task, to alternate with the shared DSQ. */
+static bool local_ran[RL_MAX_CPUS];
+
+/* Wakeup classes: a waking task may preempt a CPU running a lower one. */
+enum rl_wakeup_class {
+	RL_CLASS_NORMAL = 0,
+	RL_CLASS_INTERACTIVE = 1,	/* the policy said so (default mode) */
+	RL_CLASS_CRITICAL = 2,		/* held, in short bursts */
+};
+/* Per CPU: the class of the task running there. */
+static u8 cpu_class[RL_MAX_CPUS];
+
+/* The highest vtime of a task that started running: the clock sleepers catch up to. */
+static u64 vtime_now;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RL_RING_RECORDS * sizeof(struct rl_queued_task));
 } queued SEC(".maps");
 
+/* Full-user mode: decisions. */
 struct {
 	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
 	__uint(max_entries, RL_RING_RECORDS * sizeof(struct rl_dispatched_task));
 } dispatched SEC(".maps");
+
+/* Default mode: task parameters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
+	__uint(max_entries, RL_RING_RECORDS * sizeof(struct rl_task_params));
+} params SEC(".maps");
 
 /* tgid -> latency hint: written by the daemon for held processes, and here for their children. */
 struct {
@@ -92,15 +116,14 @@ struct {
 	__type(value, struct rl_latency_hint);
 } latency_hints SEC(".maps");
 
-/* Per CPU: whether the task running there is latency-critical (never preempted for another). */
-static bool cpu_runs_critical[RL_MAX_CPUS];
-
 struct task_ctx {
-	u64 enq_cnt;		/* generation of the latest queued record */
-	bool urgent;		/* user space last dispatched it with preemption */
-	bool critical;		/* its process is held latency-critical (as of its last enqueue) */
+	u64 enq_cnt;		/* generation of the latest record */
 	u64 start_ts;		/* when the task last started running */
 	u64 exec_runtime;	/* CPU time since the task last woke up */
+	u64 burst_ns;		/* CPU time of its last burst, from wakeup to sleep */
+	u32 weight_boost;	/* from the policy: CPU time is charged 1/boost (0: not set, 1) */
+	bool preempt_on_wakeup;	/* from the policy: interactive */
+	bool critical;		/* its process is held (as of its last wakeup) */
 };
 
 struct {
@@ -128,16 +151,35 @@ static __always_inline void count(volatile u64 *counter)
 	__sync_fetch_and_add(counter, 1);
 }
 
+/* CPU ids index per-CPU arrays; init refuses machines with more CPUs than that. */
+static __always_inline u32 cpu_slot(s32 cpu)
+{
+	return (u32)cpu & (RL_MAX_CPUS - 1);
+}
+
 static bool is_usersched_task(const struct task_struct *p)
 {
 	return p->pid == usersched_pid;
 }
 
+static bool vtime_before(u64 a, u64 b)
+{
+	return (s64)(a - b) < 0;
+}
+
+/*
+ * The policy's slice rule, applied with the kernel's own queue length: the
+ * more tasks wait (in the shared DSQ, and in user space with -u), the
+ * shorter each slice, so all of them run soon; never below slice_min_ns,
+ * where switching would cost more than it gives.
+ */
 static u64 task_slice(void)
 {
-	u64 slice = effective_slice_ns;
+	u64 waiting = scx_bpf_dsq_nr_queued(RL_SHARED_DSQ) + nr_scheduled;
+	u64 share = (waiting + 1) / 2;
+	u64 slice = share > 1 ? slice_max_ns / share : slice_max_ns;
 
-	return slice ? slice : slice_ns;
+	return slice > slice_min_ns ? slice : slice_min_ns;
 }
 
 static struct task_ctx *lookup_task_ctx(const struct task_struct *p)
@@ -161,6 +203,20 @@ static u32 latency_class_of(const struct task_struct *p)
 	return hint ? hint->latency_class : RL_LATENCY_NORMAL;
 }
 
+/*
+ * How much a waking task may push aside. A held task only while it runs in
+ * short bursts: one that used a whole slice before sleeping is busy, and a
+ * held CPU hog must not take a CPU from everyone else at every wakeup.
+ */
+static u8 wakeup_class(const struct task_ctx *tctx)
+{
+	if (tctx->critical && tctx->burst_ns < slice_max_ns)
+		return RL_CLASS_CRITICAL;
+	if (!full_user && tctx->preempt_on_wakeup)
+		return RL_CLASS_INTERACTIVE;
+	return RL_CLASS_NORMAL;
+}
+
 /* Wake one idle CPU the task may run on, so a shared-DSQ task is picked up soon. */
 static void kick_idle_cpu_for(const struct task_struct *p)
 {
@@ -176,64 +232,188 @@ static void wake_usersched(void)
 }
 
 /*
- * The scheduling thread runs when it has something to do: new records in the
- * ring, an explicit request (heartbeat), or decisions it still owes while the
- * kernel has nothing else queued for this CPU.
+ * The scheduling thread runs when it has something to do: an explicit
+ * request (heartbeat, its own wakeup), records to read, or (-u) decisions
+ * it still owes while the kernel has nothing else queued. In the default
+ * mode records only teach the policy: they wait for a batch, or until the
+ * oldest may be RL_TELEMETRY_PERIOD_NS old.
  */
 static bool usersched_has_work(s32 cpu)
 {
-	if (__sync_fetch_and_and(&usersched_needed, 0))
+	u64 avail;
+
+	if (usersched_needed)
 		return true;
-	if (bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA) > 0)
-		return true;
-	return nr_scheduled && !scx_bpf_dsq_nr_queued(RL_SHARED_DSQ) &&
-	       !scx_bpf_dsq_nr_queued(cpu);
+	avail = bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA);
+	if (full_user)
+		return avail || (nr_scheduled && !scx_bpf_dsq_nr_queued(RL_SHARED_DSQ) &&
+				 !scx_bpf_dsq_nr_queued(cpu));
+	return avail >= RL_TELEMETRY_BATCH_BYTES ||
+	       (avail && bpf_ktime_get_ns() - usersched_last_run_at >= RL_TELEMETRY_PERIOD_NS);
 }
 
 /*
- * Send a task to user space. When the ring is full, user space is behind:
- * schedule the task from the kernel instead of making it wait.
+ * Tell user space about a task. The ring's consumer never sleeps on it (it
+ * polls between yields), so no wakeup is sent. False if the ring is full.
  */
-static void queue_to_user(struct task_struct *p, u64 enq_flags)
+static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 {
 	struct rl_queued_task *rec;
-	struct task_ctx *tctx;
-
-	tctx = lookup_task_ctx(p);
-	if (!tctx) {
-		scx_bpf_error("task_ctx missing for pid %d", p->pid);
-		return;
-	}
 
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
-	if (!rec) {
-		count(&nr_sched_congested);
-		dbg("congested: pid %d scheduled by the kernel", p->pid);
-		scx_bpf_dsq_insert_vtime(p, RL_SHARED_DSQ, task_slice(),
-					 p->scx.dsq_vtime, enq_flags);
-		kick_idle_cpu_for(p);
-		return;
-	}
-
+	if (!rec)
+		return false;
 	rec->pid = p->pid;
 	rec->cpu = scx_bpf_task_cpu(p);
-	rec->flags = (enq_flags & SCX_ENQ_WAKEUP) ? RL_QUEUED_WAKEUP : 0;
+	rec->flags = flags;
 	rec->latency_class = tctx->critical ? RL_LATENCY_CRITICAL : RL_LATENCY_NORMAL;
 	rec->nr_cpus_allowed = p->nr_cpus_allowed;
 	rec->sum_exec_runtime = p->se.sum_exec_runtime;
 	rec->exec_runtime = tctx->exec_runtime;
-	rec->nvcsw = p->nvcsw;
+	rec->burst_ns = tctx->burst_ns;
 	rec->weight = p->scx.weight;
 	rec->enq_cnt = ++tctx->enq_cnt;
 	rec->timestamp = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	count(&nr_queued);
+	return true;
 }
 
 /*
- * ops.select_cpu: pick the CPU for a waking task. If that CPU is idle and
- * nothing waits in front of the task, run it there right away: user space
- * would only add latency to a decision that is already obvious.
+ * The task's place in the vtime-ordered DSQs. Its vtime is its weighted CPU
+ * time (charged in ops.stopping); a task back from a long sleep is brought
+ * up to one slice behind the clock, so it goes ahead of busy tasks but
+ * cannot claim all the time it slept. With deadline ordering the CPU time
+ * of the current burst is added (capped), as in the policy's ordering key:
+ * tasks that sleep after short bursts sort ahead of CPU hogs.
+ */
+static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
+{
+	u64 lag = slice_max_ns;
+	u64 burst = tctx->exec_runtime;
+
+	if (vtime_now > lag && vtime_before(p->scx.dsq_vtime, vtime_now - lag))
+		p->scx.dsq_vtime = vtime_now - lag;
+	if (!deadline_ordering)
+		return p->scx.dsq_vtime;
+	if (burst > 100 * slice_max_ns)
+		burst = 100 * slice_max_ns;
+	return p->scx.dsq_vtime + burst;
+}
+
+/* A CPU the task may use, with nothing queued locally and a task of a lower class running. */
+static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class)
+{
+	if (cpu >= RL_MAX_CPUS)
+		return false;
+	/*
+	 * The verifier loses the bound above on 32-bit arithmetic; the empty
+	 * asm keeps the compiler from dropping the mask that restores it.
+	 */
+	asm volatile("" : "+r"(cpu));
+	cpu &= RL_MAX_CPUS - 1;
+	return cpu_class[cpu] < class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
+}
+
+/*
+ * Where a waking task of `class` should preempt: its previous CPU (warm
+ * cache), else the next CPU that can take it, so two latency-critical
+ * threads (a game's main and render threads) displace background work on
+ * two CPUs instead of each other on one. Scans at most RL_PREEMPT_SCAN
+ * CPUs; -1 if none fits.
+ */
+#define RL_PREEMPT_SCAN 64
+static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
+{
+	u32 prev = scx_bpf_task_cpu(p);
+	u32 nr_cpus = scx_bpf_nr_cpu_ids();
+	u32 i, cpu;
+
+	if (can_preempt_on(p, prev, class))
+		return prev;
+	bpf_for(i, 1, RL_PREEMPT_SCAN) {
+		if (i >= nr_cpus)
+			break;
+		cpu = prev + i;
+		if (cpu >= nr_cpus)
+			cpu -= nr_cpus;
+		if (can_preempt_on(p, cpu, class))
+			return cpu;
+	}
+	return -1;
+}
+
+/*
+ * A held task, or one the policy classed interactive, wakes up and no CPU
+ * is idle: run it now on a CPU running a task of a lower class, ahead of
+ * it, instead of waiting for a slice to end. The displaced task goes back
+ * to the DSQ in BPF, so preempting costs one context switch, not a round
+ * trip. Only where nothing is queued locally, so such wakeups can't pile up.
+ */
+static bool preempt_for_wakeup(struct task_struct *p, u8 class, u64 enq_flags)
+{
+	s32 cpu;
+
+	if (class == RL_CLASS_NORMAL)
+		return false;
+	cpu = pick_preempt_cpu(p, class);
+	if (cpu < 0)
+		return false;
+	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_max_ns, enq_flags);
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	count(&nr_preemptions);
+	return true;
+}
+
+/*
+ * Default mode: queue the task in deadline order, in the shared DSQ, or in
+ * its CPU's own DSQ if it may run nowhere else (or with -i, to keep its
+ * cache warm), and wake an idle CPU for it.
+ */
+static void queue_by_deadline(struct task_struct *p, const struct task_ctx *tctx, u64 enq_flags)
+{
+	u64 deadline = task_deadline(p, tctx);
+	s32 cpu = scx_bpf_task_cpu(p);
+
+	count(&nr_kernel_dispatches);
+	if ((p->nr_cpus_allowed == 1 || per_cpu_dispatch) && cpu >= 0 && cpu < RL_MAX_CPUS) {
+		scx_bpf_dsq_insert_vtime(p, cpu, task_slice(), deadline, enq_flags);
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+		return;
+	}
+	scx_bpf_dsq_insert_vtime(p, RL_SHARED_DSQ, task_slice(), deadline, enq_flags);
+	kick_idle_cpu_for(p);
+}
+
+/*
+ * Full-user mode: send the task to user space for a decision. When the ring
+ * is full, user space is behind: queue the task from BPF instead of making
+ * it wait. A held task's wakeup gets the scheduling thread running now.
+ */
+static void queue_to_user(struct task_struct *p, struct task_ctx *tctx, u64 enq_flags)
+{
+	bool wakeup = enq_flags & SCX_ENQ_WAKEUP;
+	s32 cpu;
+
+	if (!report(p, tctx, wakeup ? RL_QUEUED_WAKEUP : 0)) {
+		count(&nr_sched_congested);
+		dbg("congested: pid %d scheduled by the kernel", p->pid);
+		queue_by_deadline(p, tctx, enq_flags);
+		return;
+	}
+	wake_usersched();
+	cpu = wakeup ? pick_preempt_cpu(p, wakeup_class(tctx)) : -1;
+	if (cpu >= 0)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	else
+		scx_bpf_kick_cpu(usersched_cpu, SCX_KICK_IDLE);
+}
+
+/*
+ * ops.select_cpu: pick the CPU for a waking task. If that CPU is idle, run
+ * the task there right away: nobody waits for that CPU, so there is nothing
+ * to decide. Full-user mode leaves every decision to user space.
  */
 s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
@@ -245,138 +425,77 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 		return prev_cpu;
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	if (is_idle && !scx_bpf_dsq_nr_queued(RL_SHARED_DSQ) &&
-	    !scx_bpf_dsq_nr_queued(cpu) && !nr_scheduled) {
+	if (is_idle) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, task_slice(), 0);
 		count(&nr_kernel_dispatches);
 	}
 	return cpu;
 }
 
-/* A CPU the task may use, with nothing queued locally and no latency-critical task running. */
-static bool can_preempt_on(const struct task_struct *p, u32 cpu)
-{
-	if (cpu >= RL_MAX_CPUS)
-		return false;
-	/*
-	 * The verifier loses the bound above on 32-bit arithmetic; the empty
-	 * asm keeps the compiler from dropping the mask that restores it.
-	 */
-	asm volatile("" : "+r"(cpu));
-	cpu &= RL_MAX_CPUS - 1;
-	return !cpu_runs_critical[cpu] && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
-	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
-}
-
 /*
- * Where an urgent task should preempt: its previous CPU (warm cache), else
- * the next CPU that can take it, so two latency-critical threads (a game's
- * main and render threads) displace background work on two CPUs instead of
- * each other on one. Scans at most RL_PREEMPT_SCAN CPUs; -1 if none fits.
+ * The scheduling thread goes to its own DSQ, from which ops.dispatch takes
+ * it when it has work. If it is the last task on its CPU (it yielded, or
+ * its slice ended, with nothing else to run) and work is pending, it keeps
+ * its CPU: parked in its DSQ, nobody would move it before the next event.
  */
-#define RL_PREEMPT_SCAN 64
-static s32 pick_preempt_cpu(const struct task_struct *p)
+static void enqueue_usersched(struct task_struct *p, u64 enq_flags)
 {
-	u32 prev = scx_bpf_task_cpu(p);
-	u32 nr_cpus = scx_bpf_nr_cpu_ids();
-	u32 i, cpu;
-
-	if (can_preempt_on(p, prev))
-		return prev;
-	bpf_for(i, 1, RL_PREEMPT_SCAN) {
-		if (i >= nr_cpus)
-			break;
-		cpu = prev + i;
-		if (cpu >= nr_cpus)
-			cpu -= nr_cpus;
-		if (can_preempt_on(p, cpu))
-			return cpu;
+	if ((enq_flags & SCX_ENQ_LAST) && usersched_has_work(scx_bpf_task_cpu(p))) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_max_ns, enq_flags);
+		return;
 	}
-	return -1;
+	scx_bpf_dsq_insert(p, RL_SCHED_DSQ, slice_max_ns, enq_flags);
+	/* It only sleeps in the kernel or for a signal: let it act now. */
+	if (enq_flags & SCX_ENQ_WAKEUP) {
+		wake_usersched();
+		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
+	}
 }
 
 /*
- * A latency-critical task (its process is held), or one user space last
- * dispatched as urgent (an interactive task waking up), wakes up again: run it
- * on its CPU now, ahead of whatever runs there, instead of waiting for a round
- * trip through user space. The policy still sees the task at its next
- * non-wakeup enqueue (with all its CPU time and switches counted) and clears
- * `urgent` if it became busy. Only when that CPU has nothing queued locally,
- * so a stream of such wakeups can't pile up ahead of everyone else, and never
- * to preempt a latency-critical task; never in full-user mode.
- */
-static bool dispatch_urgent_wakeup(struct task_struct *p, u64 enq_flags)
-{
-	s32 cpu;
-
-	if (full_user)
-		return false;
-	cpu = pick_preempt_cpu(p);
-	if (cpu < 0)
-		return false;
-	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_ns, enq_flags);
-	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-	count(&nr_kernel_dispatches);
-	return true;
-}
-
-/*
- * ops.enqueue: a task became runnable (or used up its slice). The scheduling
- * thread goes to its own DSQ; kernel threads that must not wait go straight
- * to their CPU; everything else is queued to user space.
+ * ops.enqueue: a task became runnable and no idle CPU took it in
+ * select_cpu, or its slice ended. Default mode: it is queued here, with the
+ * parameters the policy published for it, and a slice-end is reported so
+ * the policy sees busy tasks; -u: it goes to user space for a decision.
  */
 void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx;
 
 	if (is_usersched_task(p)) {
-		scx_bpf_dsq_insert(p, RL_SCHED_DSQ, slice_ns, enq_flags);
-		/* It only sleeps in the kernel or for a signal: let it act now. */
-		if (enq_flags & SCX_ENQ_WAKEUP) {
-			wake_usersched();
-			scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
-		}
+		enqueue_usersched(p, enq_flags);
 		return;
 	}
-	if (must_bypass_user(p)) {
+	tctx = lookup_task_ctx(p);
+	if (!tctx) {
+		scx_bpf_error("task_ctx missing for pid %d", p->pid);
+		return;
+	}
+	/* Nothing else wants this CPU: keep running rather than go idle. */
+	if (must_bypass_user(p) || (enq_flags & SCX_ENQ_LAST)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, task_slice(), enq_flags);
 		count(&nr_kernel_dispatches);
 		return;
 	}
-	tctx = lookup_task_ctx(p);
-	if (tctx)
-		tctx->critical = latency_class_of(p) == RL_LATENCY_CRITICAL;
-	if ((enq_flags & SCX_ENQ_WAKEUP) && tctx && (tctx->urgent || tctx->critical) &&
-	    dispatch_urgent_wakeup(p, enq_flags))
+	if (full_user) {
+		queue_to_user(p, tctx, enq_flags);
 		return;
-	queue_to_user(p, enq_flags);
-	if (!(enq_flags & SCX_ENQ_WAKEUP))
-		return;
-	/*
-	 * No idle CPU took the task in select_cpu. If user space judged it
-	 * urgent last time, don't let it wait for the next slice to end: preempt
-	 * its previous CPU so the scheduler runs now and decides. Otherwise an
-	 * idle CPU, if any, will call ops.dispatch and run the scheduler.
-	 */
-	if (tctx && (tctx->urgent || tctx->critical) && !usersched_running) {
-		s32 cpu = pick_preempt_cpu(p);
-
-		wake_usersched();
-		if (cpu >= 0)
-			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		else
-			scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
-	} else {
-		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_IDLE);
 	}
+	if (enq_flags & SCX_ENQ_WAKEUP) {
+		if (preempt_for_wakeup(p, wakeup_class(tctx), enq_flags))
+			return;
+	} else if (!report(p, tctx, 0)) {
+		count(&nr_sched_congested);
+	}
+	queue_by_deadline(p, tctx, enq_flags);
 }
 
 /*
- * Insert one user-space decision into the DSQ it names. Ordinary decisions
- * go through vtime-ordered DSQs, so tasks keep the order user space chose.
- * Urgent ones (preempt) go to the tail of their CPU's local DSQ, which runs
- * before anything ops.dispatch would pick, and kick that CPU: never to the
- * head, which would let a stream of preempting tasks bury older ones.
+ * Full-user mode: insert one user-space decision into the DSQ it names.
+ * Ordinary decisions go through vtime-ordered DSQs, so tasks keep the order
+ * user space chose. Preempting ones go to the tail of a CPU's local DSQ,
+ * which runs before anything ops.dispatch would pick, and kick that CPU:
+ * never to the head, which would let a stream of them bury older ones.
  */
 static void apply_decision(const struct rl_dispatched_task *d)
 {
@@ -399,11 +518,10 @@ static void apply_decision(const struct rl_dispatched_task *d)
 		dbg("cancel: pid %d decision for generation %llu is stale", d->pid, d->enq_cnt);
 		goto out;
 	}
-	tctx->urgent = preempt;
 
-	/* Preempt where pick_preempt_cpu() says; if every CPU runs a critical task, queue behind. */
+	/* Preempt where pick_preempt_cpu() says; if every CPU runs a held task, queue behind. */
 	if (preempt) {
-		cpu = pick_preempt_cpu(p);
+		cpu = pick_preempt_cpu(p, tctx->critical ? RL_CLASS_CRITICAL : RL_CLASS_INTERACTIVE);
 		if (cpu < 0) {
 			cpu = scx_bpf_task_cpu(p);
 			preempt = false;
@@ -444,41 +562,77 @@ static long handle_dispatched(struct bpf_dynptr *dynptr, void *ctx)
 	return scx_bpf_dispatch_nr_slots() ? 0 : 1;
 }
 
+/* Default mode: remember what the policy decided about a task. */
+static long handle_params(struct bpf_dynptr *dynptr, void *ctx)
+{
+	struct rl_task_params prm;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+
+	if (bpf_dynptr_read(&prm, sizeof(prm), dynptr, 0, 0))
+		return 1;
+	p = bpf_task_from_pid(prm.pid);
+	if (!p) {
+		count(&nr_failed_dispatches);
+		return 0;
+	}
+	tctx = lookup_task_ctx(p);
+	if (tctx) {
+		tctx->weight_boost = prm.weight_boost;
+		tctx->preempt_on_wakeup = prm.flags & RL_PARAM_PREEMPT_ON_WAKEUP;
+		count(&nr_param_updates);
+	}
+	bpf_task_release(p);
+	return 0;
+}
+
+/* The scheduling thread just yielded this CPU with work left: let it go on. */
+static bool keep_usersched_running(struct task_struct *prev)
+{
+	if (!prev || !is_usersched_task(prev) || !(prev->scx.flags & SCX_TASK_QUEUED))
+		return false;
+	prev->scx.slice = slice_max_ns;
+	return true;
+}
+
 /*
- * ops.dispatch: this CPU needs a task. Apply what user space decided, then
+ * ops.dispatch: this CPU needs a task. Apply what user space sent, then
  * take turns: the scheduling thread (when it has work) alternates with the
- * queued tasks, and this CPU's own DSQ alternates with the shared one. Strict
- * priorities would let a busy scheduler, or a stream of tasks aimed at this
- * CPU, starve everything else. With nothing at all to run, let the previous
- * task keep the CPU instead of bouncing it through user space.
+ * queued tasks, and this CPU's own DSQ alternates with the shared one.
+ * Strict priorities would let a busy scheduler, or a stream of tasks aimed
+ * at this CPU, starve everything else. With nothing at all to run, the
+ * previous task keeps the CPU: a CPU hog alone on a CPU is never switched
+ * out for nothing.
  */
 void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 {
-	/* CPU ids are below nr_cpu_ids <= RL_MAX_CPUS; the mask shows the verifier. */
-	struct dispatch_turns *turn = &turns[(u32)cpu & (RL_MAX_CPUS - 1)];
+	u32 slot = cpu_slot(cpu);
 	bool tasks_queued;
 
-	bpf_user_ringbuf_drain(&dispatched, handle_dispatched, NULL, BPF_RB_NO_WAKEUP);
+	if (full_user)
+		bpf_user_ringbuf_drain(&dispatched, handle_dispatched, NULL, BPF_RB_NO_WAKEUP);
+	else
+		bpf_user_ringbuf_drain(&params, handle_params, NULL, BPF_RB_NO_WAKEUP);
 
 	tasks_queued = scx_bpf_dsq_nr_queued(cpu) || scx_bpf_dsq_nr_queued(RL_SHARED_DSQ);
-	/* An explicit request (urgent wakeup, heartbeat) skips the turn. */
-	if ((usersched_needed || !tasks_queued || !turn->sched_ran) &&
-	    usersched_has_work(cpu) && scx_bpf_dsq_move_to_local(RL_SCHED_DSQ)) {
-		turn->sched_ran = true;
+	/* An explicit request (heartbeat, its own wakeup) skips the turn. */
+	if ((usersched_needed || !tasks_queued || !sched_ran[slot]) && usersched_has_work(cpu) &&
+	    (scx_bpf_dsq_move_to_local(RL_SCHED_DSQ) || keep_usersched_running(prev))) {
+		sched_ran[slot] = true;
 		return;
 	}
-	turn->sched_ran = false;
+	sched_ran[slot] = false;
 
-	if (turn->local_ran && scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
-		turn->local_ran = false;
+	if (local_ran[slot] && scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
+		local_ran[slot] = false;
 		return;
 	}
 	if (scx_bpf_dsq_move_to_local(cpu)) {
-		turn->local_ran = true;
+		local_ran[slot] = true;
 		return;
 	}
 	if (scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
-		turn->local_ran = false;
+		local_ran[slot] = false;
 		return;
 	}
 
@@ -486,55 +640,74 @@ void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 		prev->scx.slice = task_slice();
 }
 
-/* ops.runnable: the task woke up; its burst of CPU time starts from zero. */
+/*
+ * ops.runnable: the task woke up. Its burst of CPU time starts from zero;
+ * the one that just ended, and its held status, are what the next decisions
+ * go by. In the default mode the wakeup is reported to the policy here,
+ * wherever the task will run (select_cpu may have placed it already).
+ */
 void BPF_STRUCT_OPS(rustland_runnable, struct task_struct *p, u64 enq_flags)
 {
-	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct task_ctx *tctx;
 
-	if (tctx)
-		tctx->exec_runtime = 0;
+	if (is_usersched_task(p))
+		return;
+	tctx = lookup_task_ctx(p);
+	if (!tctx)
+		return;
+	tctx->burst_ns = tctx->exec_runtime;
+	tctx->exec_runtime = 0;
+	tctx->critical = latency_class_of(p) == RL_LATENCY_CRITICAL;
+	if (!full_user && (enq_flags & SCX_ENQ_WAKEUP) && !report(p, tctx, RL_QUEUED_WAKEUP))
+		count(&nr_sched_congested);
 }
 
-/* ops.running: remember who holds each CPU and when the task started. */
+/* ops.running: remember what class of task holds each CPU, and when it started. */
 void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 {
-	s32 cpu = scx_bpf_task_cpu(p);
+	u32 slot = cpu_slot(scx_bpf_task_cpu(p));
 	struct task_ctx *tctx;
 
 	if (is_usersched_task(p)) {
 		usersched_last_run_at = bpf_ktime_get_ns();
-		usersched_cpu = cpu;
-		usersched_running = true;
+		usersched_cpu = scx_bpf_task_cpu(p);
+		/* It reads everything pending now: earlier requests are served. */
+		__sync_fetch_and_and(&usersched_needed, 0);
 		return;
 	}
 	__sync_fetch_and_add(&nr_running, 1);
+	if (vtime_before(vtime_now, p->scx.dsq_vtime))
+		vtime_now = p->scx.dsq_vtime;
 	tctx = lookup_task_ctx(p);
-	if (cpu >= 0 && cpu < RL_MAX_CPUS) {
-		cpu_map[cpu] = p->pid;
-		cpu_runs_critical[cpu] = tctx && tctx->critical;
-	}
-	if (tctx)
-		tctx->start_ts = bpf_ktime_get_ns();
-}
-
-/* ops.stopping: charge the time the task just ran and free its CPU slot. */
-void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
-{
-	s32 cpu = scx_bpf_task_cpu(p);
-	struct task_ctx *tctx;
-
-	if (is_usersched_task(p)) {
-		usersched_running = false;
+	if (!tctx) {
+		cpu_class[slot] = RL_CLASS_NORMAL;
 		return;
 	}
+	cpu_class[slot] = wakeup_class(tctx);
+	tctx->start_ts = bpf_ktime_get_ns();
+}
+
+/*
+ * ops.stopping: charge the time the task just ran to its vtime, weighted
+ * by its nice level and by the boost the policy gave it, and free its CPU.
+ */
+void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
+{
+	u32 slot = cpu_slot(scx_bpf_task_cpu(p));
+	struct task_ctx *tctx;
+	u64 used, weight;
+
+	if (is_usersched_task(p))
+		return;
 	__sync_fetch_and_sub(&nr_running, 1);
-	if (cpu >= 0 && cpu < RL_MAX_CPUS) {
-		cpu_map[cpu] = 0;
-		cpu_runs_critical[cpu] = false;
-	}
+	cpu_class[slot] = RL_CLASS_NORMAL;
 	tctx = lookup_task_ctx(p);
-	if (tctx)
-		tctx->exec_runtime += bpf_ktime_get_ns() - tctx->start_ts;
+	if (!tctx)
+		return;
+	used = bpf_ktime_get_ns() - tctx->start_ts;
+	tctx->exec_runtime += used;
+	weight = p->scx.weight * (tctx->weight_boost ? tctx->weight_boost : 1);
+	p->scx.dsq_vtime += used * 100 / (weight ? weight : 1);
 }
 
 /*
@@ -644,9 +817,12 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(rustland_init)
 	s32 err;
 	u32 cpu;
 
+	/* CPU ids index per-CPU arrays and name per-CPU DSQs below RL_SHARED_DSQ. */
+	if (nr_cpus > RL_MAX_CPUS) {
+		scx_bpf_error("%u possible CPUs: scx-rustland supports at most %d", nr_cpus, RL_MAX_CPUS);
+		return -E2BIG;
+	}
 	bpf_for(cpu, 0, nr_cpus) {
-		if (cpu >= RL_MAX_CPUS)
-			break;
 		err = scx_bpf_create_dsq(cpu, -1);
 		if (err) {
 			scx_bpf_error("failed to create DSQ for CPU %d: %d", cpu, err);

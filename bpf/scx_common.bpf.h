@@ -34,6 +34,7 @@
 #define CLOCK_MONOTONIC	1
 #define ENOENT		2
 #define ENOMEM		12
+#define E2BIG		7
 
 /*
  * The kernel takes printf-style arguments as an array of u64; this builds it

@@ -31,7 +31,6 @@
 #include "common/stack_thread.h"
 #include "common/unique_fd.h"
 #include "dispatcher/bpf_dispatcher.h"
-#include "dispatcher/cpu_list.h"
 #include "dispatcher/scheduling_loop.h"
 #include "systemd/logging.h"
 #include "systemd/notifier.h"
@@ -164,7 +163,7 @@ public:
             int signal_fd, ControlPlane& control)
         : settings_(settings), source_(source), notifier_(notifier), control_(control), signal_fd_(signal_fd),
           policy_(settings.max_tasks),
-          loop_(policy_, dispatcher::online_cpus()), done_(eventfd(0, EFD_CLOEXEC)) {
+          loop_(policy_, settings.full_user), done_(eventfd(0, EFD_CLOEXEC)) {
         policy_.configure(settings.policy_settings());
     }
 
@@ -227,6 +226,8 @@ void Session::publish_counters(const BpfDispatcher& bpf) {
     control_.publish_counters({{"queued", k.nr_queued},
                                {"user_dispatches", k.user},
                                {"kernel_dispatches", k.kernel},
+                               {"param_updates", k.params},
+                               {"preemptions", k.preemptions},
                                {"cancelled", k.cancel},
                                {"bounced", k.bounce},
                                {"failed", k.failed},
@@ -240,6 +241,7 @@ void Session::publish_counters(const BpfDispatcher& bpf) {
                               {{"scheduled", l.nr_waiting.load()},
                                {"running", k.nr_running},
                                {"tasks", l.nr_tasks.load()},
+                               {"interactive", l.nr_interactive.load()},
                                {"slice_us", l.slice_ns.load() / 1000}});
 }
 
@@ -247,12 +249,13 @@ void Session::log_stats(const BpfDispatcher& bpf) const {
     const auto k = bpf.counters();
     const auto& l = loop_.counters();
     spdlog::info(
-        "stats: queued={} scheduled={} running={} user={} kernel={} cancel={} bounce={} failed={} "
-        "congested={} exit_drops={} ring_full={} starved={} untracked={} heartbeats={} page_faults={} "
-        "slice_us={} tasks={}",
-        k.nr_queued, l.nr_waiting.load(), k.nr_running, k.user, k.kernel, k.cancel, k.bounce, k.failed,
-        k.congested, k.exit_drops, l.ring_full.load(), l.nr_starved.load(), l.nr_untracked.load(), k.heartbeats,
-        thread_page_faults(tid_) - fault_baseline_.load(), l.slice_ns.load() / 1000, l.nr_tasks.load());
+        "stats: queued={} scheduled={} running={} user={} kernel={} params={} preempt={} cancel={} bounce={} "
+        "failed={} congested={} exit_drops={} ring_full={} starved={} untracked={} heartbeats={} page_faults={} "
+        "slice_us={} tasks={} interactive={}",
+        k.nr_queued, l.nr_waiting.load(), k.nr_running, k.user, k.kernel, k.params, k.preemptions, k.cancel,
+        k.bounce, k.failed, k.congested, k.exit_drops, l.ring_full.load(), l.nr_starved.load(),
+        l.nr_untracked.load(), k.heartbeats, thread_page_faults(tid_) - fault_baseline_.load(),
+        l.slice_ns.load() / 1000, l.nr_tasks.load(), l.nr_interactive.load());
 }
 
 Outcome Session::run() {
@@ -268,7 +271,7 @@ Outcome Session::run() {
     try {
         dispatcher::LoadOptions load;
         load.scheduler_tid = tid_;
-        load.slice_ns = settings_.slice_us * 1000;
+        load.tunables = dispatcher::tunables_of(settings_.policy_settings());
         load.full_user = settings_.full_user;
         load.partial = settings_.partial;
         load.debug = settings_.debug;
@@ -436,9 +439,9 @@ void Session::check_watchdog(const BpfDispatcher& bpf) {
 std::string Session::status_line(const BpfDispatcher& bpf) const {
     const auto k = bpf.counters();
     const auto& l = loop_.counters();
-    return fmt::format("Scheduling{}: {} tasks known, {} waiting; {} user / {} kernel dispatches",
-                       settings_.partial ? " SCHED_EXT tasks" : "", l.nr_tasks.load(), l.nr_waiting.load(),
-                       k.user, k.kernel);
+    return fmt::format("Scheduling{}: {} tasks known, {} interactive, {} waiting; {} user / {} kernel dispatches",
+                       settings_.partial ? " SCHED_EXT tasks" : "", l.nr_tasks.load(), l.nr_interactive.load(),
+                       l.nr_waiting.load(), k.user, k.kernel);
 }
 
 // Reads the configuration again. A bad one changes nothing; a good one is

@@ -106,7 +106,6 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sin
         ops->hotplug_seq = std::stoull(seq);
 
     skel_->rodata->usersched_pid = options.scheduler_tid;
-    skel_->rodata->slice_ns = options.slice_ns;
     skel_->rodata->full_user = options.full_user;
     skel_->rodata->debug = options.debug;
 
@@ -120,12 +119,16 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sin
                     "Cannot load the BPF dispatcher: " + errno_text(err) + hint + ".");
     }
 
+    publish(options.tunables);
+
     queued_ = ring_buffer__new(bpf_map__fd(skel_->maps.queued), on_queued_record, &sink_, nullptr);
     dispatched_ = user_ring_buffer__new(bpf_map__fd(skel_->maps.dispatched), nullptr);
-    if (!queued_ || !dispatched_) {
+    params_ = user_ring_buffer__new(bpf_map__fd(skel_->maps.params), nullptr);
+    if (!queued_ || !dispatched_ || !params_) {
         const int err = errno;
         ring_buffer__free(queued_);
         user_ring_buffer__free(dispatched_);
+        user_ring_buffer__free(params_);
         rustland_bpf__destroy(skel_);
         throw Error(Error::Kind::Failure, "Cannot map the dispatcher's ring buffers: " + errno_text(err) + ".");
     }
@@ -133,6 +136,7 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sin
 
 BpfDispatcher::~BpfDispatcher() {
     detach();
+    user_ring_buffer__free(params_);
     user_ring_buffer__free(dispatched_);
     ring_buffer__free(queued_);
     rustland_bpf__destroy(skel_);
@@ -158,27 +162,35 @@ void BpfDispatcher::detach() {
 
 int BpfDispatcher::drain_queued() { return ring_buffer__consume(queued_); }
 
-bool BpfDispatcher::submit(const rl_dispatched_task& decision) {
-    void* slot = user_ring_buffer__reserve(dispatched_, sizeof(decision));
+namespace {
+
+template <typename Record>
+bool submit_to(user_ring_buffer* ring, const Record& record) {
+    void* slot = user_ring_buffer__reserve(ring, sizeof(record));
     if (!slot)
         return false;
-    std::memcpy(slot, &decision, sizeof(decision));
-    user_ring_buffer__submit(dispatched_, slot);
+    std::memcpy(slot, &record, sizeof(record));
+    user_ring_buffer__submit(ring, slot);
     return true;
 }
 
-unsigned BpfDispatcher::free_cpus(std::span<const unsigned> cpus) const {
-    unsigned free = 0;
-    for (unsigned cpu : cpus)
-        free += cpu < RL_MAX_CPUS && load_shared(skel_->bss->cpu_map[cpu]) == 0;
-    return free;
-}
+}  // namespace
 
-void BpfDispatcher::publish(std::uint64_t nr_scheduled, std::uint64_t effective_slice_ns, bool drained) {
-    store_shared<__u64>(skel_->bss->effective_slice_ns, effective_slice_ns);
+bool BpfDispatcher::submit(const rl_dispatched_task& decision) { return submit_to(dispatched_, decision); }
+
+bool BpfDispatcher::submit(const rl_task_params& params) { return submit_to(params_, params); }
+
+void BpfDispatcher::publish(std::uint64_t nr_scheduled, bool drained) {
     store_shared<__u64>(skel_->bss->nr_scheduled, nr_scheduled);
     if (drained)
         store_shared<__u64>(skel_->bss->nr_queued, 0);
+}
+
+void BpfDispatcher::publish(const Tunables& tunables) {
+    store_shared<__u64>(skel_->data->slice_max_ns, tunables.slice_ns);
+    store_shared<__u64>(skel_->data->slice_min_ns, tunables.slice_min_ns);
+    store_shared<bool>(skel_->data->deadline_ordering, tunables.deadline_ordering);
+    store_shared<bool>(skel_->bss->per_cpu_dispatch, tunables.per_cpu_dispatch);
 }
 
 bool BpfDispatcher::exited() const { return load_shared(skel_->bss->exit_info.kind) != 0; }
@@ -187,10 +199,11 @@ KernelCounters BpfDispatcher::counters() const {
     const auto* bss = skel_->bss;
     KernelCounters c;
     c.nr_queued = load_shared(bss->nr_queued);
-    c.nr_scheduled = load_shared(bss->nr_scheduled);
     c.nr_running = load_shared(bss->nr_running);
     c.user = load_shared(bss->nr_user_dispatches);
     c.kernel = load_shared(bss->nr_kernel_dispatches);
+    c.params = load_shared(bss->nr_param_updates);
+    c.preemptions = load_shared(bss->nr_preemptions);
     c.cancel = load_shared(bss->nr_cancel_dispatches);
     c.bounce = load_shared(bss->nr_bounce_dispatches);
     c.failed = load_shared(bss->nr_failed_dispatches);

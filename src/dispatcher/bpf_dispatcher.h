@@ -6,10 +6,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <stdexcept>
 #include <string>
 
+#include "dispatcher/kernel_port.h"
 #include "intf.h"
 
 struct rustland_bpf;
@@ -21,6 +21,7 @@ namespace rustland::dispatcher {
 
 static_assert(sizeof(rl_queued_task) == 72, "BPF and user space disagree on rl_queued_task");
 static_assert(sizeof(rl_dispatched_task) == 40, "BPF and user space disagree on rl_dispatched_task");
+static_assert(sizeof(rl_task_params) == 16, "BPF and user space disagree on rl_task_params");
 
 // An error a person can act on; `what()` is one sentence.
 class Error : public std::runtime_error {
@@ -35,7 +36,7 @@ private:
 
 struct LoadOptions {
     pid_t scheduler_tid = 0;        // the thread BPF treats as the scheduler
-    std::uint64_t slice_ns = 0;     // kernel shortcuts' slice until the policy sets one
+    Tunables tunables;
     bool full_user = false;
     bool partial = false;
     bool debug = false;
@@ -44,8 +45,8 @@ struct LoadOptions {
 
 // Counters kept by the BPF side (cumulative since attach).
 struct KernelCounters {
-    std::uint64_t nr_queued = 0, nr_scheduled = 0, nr_running = 0;
-    std::uint64_t user = 0, kernel = 0, cancel = 0, bounce = 0, failed = 0;
+    std::uint64_t nr_queued = 0, nr_running = 0;
+    std::uint64_t user = 0, kernel = 0, params = 0, preemptions = 0, cancel = 0, bounce = 0, failed = 0;
     std::uint64_t congested = 0, exit_drops = 0, heartbeats = 0;
 };
 
@@ -58,16 +59,7 @@ struct ExitInfo {
     bool restart = false;           // the kernel asks us to attach again (CPU hotplug)
 };
 
-// Receives each queued record while the scheduling thread drains the ring.
-class QueuedSink {
-public:
-    virtual void on_queued(const rl_queued_task& task) = 0;
-
-protected:
-    ~QueuedSink() = default;
-};
-
-class BpfDispatcher {
+class BpfDispatcher final : public KernelPort {
 public:
     // Opens and loads the BPF program (not yet scheduling anything).
     BpfDispatcher(const LoadOptions& options, QueuedSink& sink);
@@ -82,16 +74,12 @@ public:
     void detach();
 
     // --- Scheduling thread (no allocation, no blocking syscalls) ---
-    // Hands every available queued record to the sink; returns how many.
-    int drain_queued();
-    // Queues one decision for the kernel; false if the ring is full.
-    bool submit(const rl_dispatched_task& decision);
-    // How many of these CPUs have no task running right now (the scheduler's
-    // own CPU counts as free: it is about to yield).
-    unsigned free_cpus(std::span<const unsigned> cpus) const;
-    // Tells BPF what user space holds, so it knows when to run us.
-    void publish(std::uint64_t nr_scheduled, std::uint64_t effective_slice_ns, bool drained);
-    bool exited() const;
+    int drain_queued() override;
+    bool submit(const rl_dispatched_task& decision) override;
+    bool submit(const rl_task_params& params) override;
+    void publish(std::uint64_t nr_scheduled, bool drained) override;
+    void publish(const Tunables& tunables) override;
+    bool exited() const override;
 
     // --- Any thread ---
     KernelCounters counters() const;
@@ -104,6 +92,7 @@ private:
     rustland_bpf* skel_ = nullptr;
     ring_buffer* queued_ = nullptr;
     user_ring_buffer* dispatched_ = nullptr;
+    user_ring_buffer* params_ = nullptr;
     bpf_link* link_ = nullptr;
 };
 

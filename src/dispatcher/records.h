@@ -10,7 +10,9 @@ namespace rustland::dispatcher {
 
 // A queued record from BPF, as the policy sees it.
 policy::QueuedTask to_policy(const rl_queued_task& record);
-// A decision, as BPF reads it; `dsq_vtime` orders it inside its DSQ.
-rl_dispatched_task to_record(const policy::Decision& decision, std::uint64_t dsq_vtime);
+// A decision (-u), as BPF reads it.
+rl_dispatched_task to_record(const policy::Decision& decision);
+// A task's parameters (default mode), as BPF reads them.
+rl_task_params to_record(const policy::TaskParams& params);
 
 }  // namespace rustland::dispatcher

@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <seccomp.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -33,56 +32,92 @@ std::uint64_t monotonic_ns() {
 
 }  // namespace
 
-void SchedulingLoop::on_queued(const rl_queued_task& task) { policy_.enqueue(to_policy(task), now_ns_); }
+Tunables tunables_of(const policy::Settings& s) {
+    return Tunables{.slice_ns = s.slice_ns,
+                    .slice_min_ns = s.slice_min_ns,
+                    .deadline_ordering = s.ordering == policy::Ordering::Deadline,
+                    .per_cpu_dispatch = s.per_cpu_dispatch};
+}
 
-void SchedulingLoop::dispatch_round(BpfDispatcher& dispatcher) {
-    // One decision per CPU that can take a task now; the kernel asks again
-    // (and runs us) as soon as another CPU frees up.
-    unsigned budget = dispatcher.free_cpus(online_cpus_);
-    if (budget == 0)
-        budget = 1;
-    policy::Decision decision;
-    while (budget > 0 && policy_.peek(decision)) {
-        // The DSQs must run tasks in the order the policy chose them. Its
-        // keys are not monotonic (a starved task goes next with a large key),
-        // so a vtime-ordered DSQ would let later, smaller keys overtake it
-        // again. Strictly increasing DSQ vtimes keep the policy's order, and
-        // a task that later falls back to the kernel (congestion) keeps the
-        // place its last vtime gives it.
-        const std::uint64_t dsq_vtime = std::max(last_dsq_vtime_ + 1, decision.vtime);
-        if (!dispatcher.submit(to_record(decision, dsq_vtime))) {
+void SchedulingLoop::on_queued(const rl_queued_task& record) {
+    if (full_user_) {
+        queue_for_decision(record);
+        return;
+    }
+    policy::TaskParams params;
+    // The record's own timestamp: how often a task wakes is measured between
+    // the wakeups themselves, not between the rounds that read them.
+    if (policy_.observe(to_policy(record), record.timestamp, params))
+        publish_params(params);
+}
+
+// A full ring drops nothing: the policy only marks what BPF received, and
+// offers the rest again at the task's next record.
+void SchedulingLoop::publish_params(const policy::TaskParams& params) {
+    if (kernel_->submit(to_record(params)))
+        policy_.published(params);
+    else
+        counters_.ring_full.fetch_add(1, std::memory_order_relaxed);
+}
+
+// A task the policy has no room for still has to run: it gets a decision at
+// once, or it would wait until the kernel ejects the scheduler.
+void SchedulingLoop::queue_for_decision(const rl_queued_task& record) {
+    const policy::QueuedTask task = to_policy(record);
+    if (!policy_.enqueue(task, now_ns_) && !kernel_->submit(to_record(policy_.fallback(task))))
+        counters_.ring_full.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Every waiting task gets its decision now. The DSQs are ordered by the
+// policy's keys, so the kernel runs them in the policy's order, and tasks
+// that arrive later still sort ahead of these if their keys are smaller.
+void SchedulingLoop::dispatch_round() {
+    policy_.start_round();
+    counters_.slice_ns.store(policy_.effective_slice_ns(), std::memory_order_relaxed);
+    for (policy::Decision decision; policy_.peek(decision); policy_.pop()) {
+        if (!kernel_->submit(to_record(decision))) {
             counters_.ring_full.fetch_add(1, std::memory_order_relaxed);
             break;
         }
-        last_dsq_vtime_ = dsq_vtime;
-        policy_.pop();
-        --budget;
     }
 }
 
-void SchedulingLoop::run(BpfDispatcher& dispatcher, const std::atomic<bool>& stop) {
-    while (!stop.load(std::memory_order_relaxed) && !dispatcher.exited()) {
-        if (const policy::Settings* offered = offered_.load(std::memory_order_acquire);
-            offered != adopted_.load(std::memory_order_relaxed)) {
-            policy_.configure(*offered);
-            adopted_.store(offered, std::memory_order_release);
-        }
-        now_ns_ = monotonic_ns();
-        const int drained = dispatcher.drain_queued();
-        dispatch_round(dispatcher);
+void SchedulingLoop::adopt_offered(KernelPort& kernel) {
+    const policy::Settings* offered = offered_.load(std::memory_order_acquire);
+    if (offered == adopted_.load(std::memory_order_relaxed))
+        return;
+    policy_.configure(*offered);
+    kernel.publish(tunables_of(*offered));
+    adopted_.store(offered, std::memory_order_release);
+}
 
-        const auto waiting = policy_.nr_waiting();
-        const auto slice = policy_.effective_slice_ns();
-        dispatcher.publish(waiting, slice, drained >= 0);
+void SchedulingLoop::publish_counters() {
+    const policy::Counters c = policy_.counters();
+    counters_.nr_waiting.store(c.nr_waiting, std::memory_order_relaxed);
+    counters_.nr_tasks.store(c.nr_tasks, std::memory_order_relaxed);
+    counters_.nr_interactive.store(c.nr_interactive, std::memory_order_relaxed);
+    counters_.nr_starved.store(c.nr_starved, std::memory_order_relaxed);
+    counters_.nr_untracked.store(c.nr_untracked, std::memory_order_relaxed);
+    counters_.rounds.fetch_add(1, std::memory_order_relaxed);
+}
 
-        counters_.nr_waiting.store(waiting, std::memory_order_relaxed);
-        const policy::Counters policy_counters = policy_.counters();
-        counters_.nr_tasks.store(policy_counters.nr_tasks, std::memory_order_relaxed);
-        counters_.nr_starved.store(policy_counters.nr_starved, std::memory_order_relaxed);
-        counters_.nr_untracked.store(policy_counters.nr_untracked, std::memory_order_relaxed);
-        counters_.slice_ns.store(slice, std::memory_order_relaxed);
-        counters_.rounds.fetch_add(1, std::memory_order_relaxed);
+void SchedulingLoop::run_round(KernelPort& kernel) {
+    kernel_ = &kernel;
+    adopt_offered(kernel);
+    now_ns_ = monotonic_ns();
+    const int drained = kernel.drain_queued();
+    if (full_user_)
+        dispatch_round();
+    else
+        counters_.slice_ns.store(policy_.settings().slice_ns, std::memory_order_relaxed);
+    kernel.publish(policy_.nr_waiting(), drained >= 0);
+    publish_counters();
+    kernel_ = nullptr;
+}
 
+void SchedulingLoop::run(KernelPort& kernel, const std::atomic<bool>& stop) {
+    while (!stop.load(std::memory_order_relaxed) && !kernel.exited()) {
+        run_round(kernel);
         // Give the CPU back: BPF runs us again only when there is work.
         sched_yield();
     }

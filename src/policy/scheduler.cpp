@@ -20,6 +20,9 @@ namespace rustland::policy {
 namespace {
 
 constexpr std::uint64_t kNsPerSec = 1'000'000'000;
+// Averages move a quarter of the way to each new sample: a few wakeups are
+// enough to classify a new task, and one odd wakeup does not flip it.
+constexpr std::uint64_t kAverageWeight = 4;
 // The weight of a nice-0 task: one ns of CPU costs it one ns of vruntime.
 constexpr std::uint64_t kNiceZeroWeight = 100;
 // exec_runtime lengthens the deadline by at most this many slices, so one
@@ -62,10 +65,29 @@ std::uint64_t ordering_key(std::uint64_t vruntime, const QueuedTask& q, const Se
     return vruntime + std::min(q.exec_runtime, kMaxExecSlices * s.slice_ns);
 }
 
+// A held task jumps the queue only while it runs in short bursts: one that
+// used up a whole slice is busy, and waits its turn like everyone else, so a
+// held CPU hog cannot take the machine.
+bool goes_first(const QueuedTask& q, const Settings& s) {
+    return q.latency_critical && q.exec_runtime < s.slice_ns;
+}
+
 // A task allowed on one CPU can run nowhere else; with -i every task goes back
 // to the CPU it ran on (warm cache); otherwise the first CPU free takes it.
 std::int32_t dispatch_cpu(const QueuedTask& q, const Settings& s) {
     return q.nr_cpus_allowed == 1 || s.per_cpu_dispatch ? q.cpu : kCpuAny;
+}
+
+std::uint64_t moving_average(std::uint64_t average, std::uint64_t sample) {
+    return average - average / kAverageWeight + sample / kAverageWeight;
+}
+
+// Interactive: wakes up often (input, frames, audio periods, pipes) and
+// sleeps at least as long as it runs. A task that runs most of its period is
+// busy, not waiting for anyone, however often it wakes.
+bool is_interactive(std::uint64_t avg_period_ns, std::uint64_t avg_burst_ns) {
+    return avg_period_ns > 0 && avg_period_ns <= kNsPerSec / kInteractiveWakeupsPerSec &&
+           avg_burst_ns <= avg_period_ns / kMaxInteractiveDutyDivisor;
 }
 
 }  // namespace
@@ -82,27 +104,59 @@ Scheduler::Scheduler(std::size_t capacity)
 
 void Scheduler::configure(const Settings& settings) { settings_ = settings; }
 
-void Scheduler::enqueue(const QueuedTask& q, std::uint64_t now_ns) {
+// The state of the record's pid, admitted if new; kNone (counted) if there is
+// no room, or for an exit notice (the pid is forgotten).
+Scheduler::Index Scheduler::find_or_admit(const QueuedTask& q, std::uint64_t now_ns) {
     now_ns_ = std::max(now_ns_, now_ns);
-    if (q.exiting) {
-        if (const Index i = lookup(q.pid); i != kNone)
-            forget(i);
-        return;
-    }
     Index i = lookup(q.pid);
-    const bool is_new = i == kNone;
-    if (is_new && (i = admit(q, now_ns)) == kNone) {
-        ++nr_untracked_;
-        return;
+    if (q.exiting) {
+        if (i != kNone)
+            forget(i);
+        return kNone;
     }
+    if (i == kNone && (i = admit(q, now_ns)) == kNone)
+        ++nr_untracked_;
+    return i;
+}
+
+bool Scheduler::observe(const QueuedTask& q, std::uint64_t now_ns, TaskParams& out) {
+    const Index i = find_or_admit(q, now_ns);
+    if (i == kNone)
+        return false;
+    Task& t = tasks_[i];
+    classify(t, q, now_ns);
+    out = params_of(t);
+    return out.weight_boost != t.published_boost || out.preempt_on_wakeup != t.published_preempt;
+}
+
+void Scheduler::published(const TaskParams& p) {
+    if (const Index i = lookup(p.pid); i != kNone) {
+        tasks_[i].published_boost = p.weight_boost;
+        tasks_[i].published_preempt = p.preempt_on_wakeup;
+    }
+}
+
+// What BPF applies to a task: interactive tasks are charged a fraction of
+// their CPU time (they sort ahead of busy tasks) and, unless -n, their
+// wakeups may preempt an ordinary task. Held tasks get the same at most: the
+// dispatcher's hint already makes their short wakeups preempt, and a held
+// task that keeps a CPU busy must not get more than its share.
+TaskParams Scheduler::params_of(const Task& t) const {
+    return TaskParams{.pid = t.pid,
+                      .weight_boost = t.interactive ? static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
+                                                          settings_.slice_boost, 1, UINT32_MAX))
+                                                    : 1u,
+                      .preempt_on_wakeup = t.interactive && settings_.preemption};
+}
+
+bool Scheduler::enqueue(const QueuedTask& q, std::uint64_t now_ns) {
+    const bool is_new = lookup(q.pid) == kNone;
+    const Index i = find_or_admit(q, now_ns);
+    if (i == kNone)
+        return q.exiting;
     Task& t = tasks_[i];
     const bool waiting = t.heap_pos != kNone;
-    if (waiting && t.interactive)
-        --nr_interactive_;
-
-    // Judged on the rate measured before this record, as in scx_rustland 0.0.6.
-    t.interactive = t.avg_nvcsw >= kInteractiveSwitchesPerSec;
-    sample_nvcsw(t, q.nvcsw, now_ns);
+    classify(t, q, now_ns);
 
     // No task may lag the clock by more than one slice: a long sleeper gets
     // ahead of the others when it wakes, but can't monopolise the CPUs.
@@ -113,10 +167,8 @@ void Scheduler::enqueue(const QueuedTask& q, std::uint64_t now_ns) {
     t.cpu = dispatch_cpu(q, settings_);
     t.enq_cnt = q.enq_cnt;
     t.woke_up = q.wakeup;
-    if (t.interactive)
-        ++nr_interactive_;
 
-    const HeapEntry e{ordering_key(t.vruntime, q, settings_), ++seq_, i, q.latency_critical};
+    const HeapEntry e{ordering_key(t.vruntime, q, settings_), ++seq_, i, goes_first(q, settings_)};
     if (waiting) {
         // The kernel re-sent a task we still hold: keep one entry, the latest record.
         ++nr_requeued_;
@@ -129,10 +181,21 @@ void Scheduler::enqueue(const QueuedTask& q, std::uint64_t now_ns) {
         heap_.push_back(e);  // within the reserved capacity: no allocation
         heap_fix(heap_.size() - 1, e);
     }
+    return true;
+}
+
+Decision Scheduler::fallback(const QueuedTask& q) const {
+    return Decision{.pid = q.pid,
+                    .cpu = dispatch_cpu(q, settings_),
+                    .preempt = false,
+                    .slice_ns = effective_slice_ns(),
+                    .vtime = min_vruntime_,
+                    .enq_cnt = q.enq_cnt};
 }
 
 // The heap's first task, unless some task has waited longer than the
-// starvation limit: then that one. Boosted and latency-critical tasks may
+// starvation limit: then that one, with the first task's key, so it also goes
+// ahead of the tasks already handed to the kernel. Boosted and latency-critical tasks may
 // jump the queue, but the kernel ejects a scheduler that leaves any runnable
 // task waiting for seconds, and a starved task gets a turn well before that.
 Scheduler::Index Scheduler::next_task() const {
@@ -161,7 +224,7 @@ bool Scheduler::peek(Decision& out) const {
                    .cpu = t.cpu,
                    .preempt = urgent && settings_.preemption,
                    .slice_ns = urgent ? settings_.slice_ns : effective_slice_ns(),
-                   .vtime = e.key,
+                   .vtime = std::min(e.key, heap_.front().key),
                    .enq_cnt = t.enq_cnt};
     return true;
 }
@@ -183,8 +246,10 @@ std::size_t Scheduler::nr_waiting() const { return heap_.size(); }
 
 // With more tasks waiting, each gets a shorter slice so all of them run soon,
 // but never less than slice_min_ns, below which switching costs dominate.
+// The queue is measured when the round starts: every task of one round gets
+// the same slice, whatever its place in the round.
 std::uint64_t Scheduler::effective_slice_ns() const {
-    const std::uint64_t share = std::max<std::uint64_t>(1, (heap_.size() + 1) / 2);
+    const std::uint64_t share = std::max<std::uint64_t>(1, (std::max(round_depth_, heap_.size()) + 1) / 2);
     return std::max(settings_.slice_ns / share, settings_.slice_min_ns);
 }
 
@@ -197,19 +262,26 @@ Counters Scheduler::counters() const {
                     .nr_starved = nr_starved_};
 }
 
-// Voluntary switches per second, averaged (EWMA, alpha 1/2) over samples at
-// least a second apart: a task that keeps blocking is interactive; one that
-// stops sees its average halve with every sample.
-void Scheduler::sample_nvcsw(Task& t, std::uint64_t nvcsw, std::uint64_t now_ns) {
-    if (now_ns < t.nvcsw_ts + kNsPerSec)
-        return;
-    // The counter restarts if the pid was reused; the cap keeps delta * 1e9 in range.
-    const std::uint64_t delta = std::min(saturating_sub(nvcsw, t.nvcsw),
-                                         std::numeric_limits<std::uint64_t>::max() / kNsPerSec);
-    const std::uint64_t rate = delta * kNsPerSec / (now_ns - t.nvcsw_ts);
-    t.avg_nvcsw = (t.avg_nvcsw + rate) / 2;
-    t.nvcsw = nvcsw;
-    t.nvcsw_ts = now_ns;
+// Every wakeup is a sample of how often the task wakes and how long it ran
+// before sleeping, so a new task is classified at its first wakeup and a
+// changed one within a few. A task that stops sleeping sends no wakeups: its
+// ongoing burst, seen when its slice ends, counts as soon as it is longer
+// than its average, so a task that turns into a CPU hog loses the boost
+// within a few slices.
+void Scheduler::classify(Task& t, const QueuedTask& q, std::uint64_t now_ns) {
+    if (q.wakeup) {
+        const std::uint64_t period = saturating_sub(now_ns, t.last_wakeup_ns);
+        const bool first = t.avg_period_ns == 0;
+        t.avg_period_ns = first ? period : moving_average(t.avg_period_ns, period);
+        t.avg_burst_ns = first ? q.burst_ns : moving_average(t.avg_burst_ns, q.burst_ns);
+        t.last_wakeup_ns = now_ns;
+    } else if (q.exec_runtime > t.avg_burst_ns) {
+        t.avg_burst_ns = moving_average(t.avg_burst_ns, q.exec_runtime);
+    }
+    const bool interactive = is_interactive(t.avg_period_ns, t.avg_burst_ns);
+    if (interactive != t.interactive)
+        interactive ? ++nr_interactive_ : --nr_interactive_;
+    t.interactive = interactive;
 }
 
 // State for a pid seen for the first time, starting level with the clock so
@@ -223,7 +295,7 @@ Scheduler::Index Scheduler::admit(const QueuedTask& q, std::uint64_t now_ns) {
     if (i == kNone)
         return kNone;
     free_ = tasks_[i].next;
-    tasks_[i] = Task{.pid = q.pid, .vruntime = min_vruntime_, .nvcsw = q.nvcsw, .nvcsw_ts = now_ns};
+    tasks_[i] = Task{.pid = q.pid, .vruntime = min_vruntime_, .last_wakeup_ns = now_ns};
     index_insert(q.pid, i);
     ++nr_tasks_;
     return i;
@@ -237,6 +309,8 @@ void Scheduler::forget(Index i) {
     else
         list_unlink(idle_, i);
     index_erase(tasks_[i].pid);
+    if (tasks_[i].interactive)
+        --nr_interactive_;
     tasks_[i].next = free_;
     free_ = i;
     --nr_tasks_;
@@ -342,8 +416,6 @@ void Scheduler::heap_remove(Index i) {
     const std::size_t pos = tasks_[i].heap_pos;
     tasks_[i].heap_pos = kNone;
     list_unlink(waiting_, i);
-    if (tasks_[i].interactive)
-        --nr_interactive_;
     const HeapEntry last = heap_.back();
     heap_.pop_back();
     if (pos < heap_.size())

@@ -1,12 +1,18 @@
 // The scheduling policy: pure C++, no syscalls, no BPF, no globals.
 //
-// It receives the tasks the dispatcher queued (one record each, plus a clock
-// value) and answers which task runs next, where, for how long, and with which
-// ordering key. This is the part to read, change and experiment with; the
-// rest of the daemon only moves records between it and the kernel.
+// It receives what the dispatcher reports about tasks (one record each, plus
+// a clock value) and makes two kinds of decision:
+//  - in the default mode, observe(): what kind of task each one is, as
+//    parameters (weight boost, wakeup preemption) that the BPF dispatcher
+//    applies on every later wakeup without waiting for us;
+//  - in full-user mode (-u), enqueue()/peek()/pop(): which task runs next,
+//    where, for how long, and with which ordering key.
+// This is the part to read, change and experiment with; the rest of the
+// daemon only moves records between it and the kernel.
 //
-// All storage is allocated by the constructor; enqueue(), peek() and pop()
-// never allocate, so the scheduling thread can call them after mlockall().
+// All storage is allocated by the constructor; observe(), enqueue(), peek()
+// and pop() never allocate, so the scheduling thread can call them after
+// mlockall().
 #pragma once
 
 #include <cstddef>
@@ -34,17 +40,17 @@ struct Settings {
     Ordering ordering = Ordering::Deadline;
 };
 
-// A task the dispatcher queued (mirrors struct rl_queued_task).
+// A task the dispatcher reported (mirrors struct rl_queued_task).
 struct QueuedTask {
     std::int32_t pid = 0;
     std::int32_t cpu = 0;                  // CPU it last ran on
     bool exiting = false;                  // the task is gone: forget it
-    bool wakeup = false;                   // queued because it woke up
+    bool wakeup = false;                   // reported because it woke up
     bool latency_critical = false;         // held by a latency-critical hint
     std::uint64_t nr_cpus_allowed = 0;
     std::uint64_t sum_exec_runtime = 0;    // total CPU time, ns
-    std::uint64_t exec_runtime = 0;        // CPU time since it last slept, ns
-    std::uint64_t nvcsw = 0;               // voluntary context switches so far
+    std::uint64_t exec_runtime = 0;        // CPU time since it last woke up, ns
+    std::uint64_t burst_ns = 0;            // wakeups: CPU time of the burst that ended in the sleep
     std::uint64_t weight = 100;            // 100 = nice 0
     std::uint64_t enq_cnt = 0;             // generation, echoed in the decision
 };
@@ -61,15 +67,25 @@ struct Decision {
     std::uint64_t enq_cnt = 0;
 };
 
-// Only voluntary-switch rates at or above this many per second count as interactive.
-inline constexpr std::uint64_t kInteractiveSwitchesPerSec = 10;
+// What the default mode tells BPF about one task (mirrors struct rl_task_params).
+struct TaskParams {
+    std::int32_t pid = 0;
+    std::uint32_t weight_boost = 1;        // its CPU time is charged 1/weight_boost as much
+    bool preempt_on_wakeup = false;        // its wakeups may preempt an ordinary task
+};
+
+// A task must wake at least this often to count as interactive...
+inline constexpr std::uint64_t kInteractiveWakeupsPerSec = 10;
+// ...and sleep at least as long as it runs: at most 1/kMaxInteractiveDutyDivisor
+// of its wakeup period spent on a CPU.
+inline constexpr std::uint64_t kMaxInteractiveDutyDivisor = 2;
 // Weights above this (nice < -10 or so) are clamped, as in scx_rustland 0.0.6.
 inline constexpr std::uint64_t kMaxWeight = 1000;
 
 struct Counters {
     std::uint64_t nr_tasks = 0;        // tasks with state (known pids)
     std::uint64_t nr_waiting = 0;      // tasks waiting for a decision
-    std::uint64_t nr_interactive = 0;  // waiting tasks classified interactive
+    std::uint64_t nr_interactive = 0;  // known tasks classified interactive
     std::uint64_t nr_untracked = 0;    // records dropped: all `capacity` entries were waiting
     std::uint64_t nr_requeued = 0;     // records for a pid that was already waiting
     std::uint64_t nr_starved = 0;      // dispatches forced by the starvation guard
@@ -90,8 +106,21 @@ public:
     void configure(const Settings& settings);
     const Settings& settings() const { return settings_; }
 
-    // Feeds one queued record. now_ns is a monotonic clock value (ns).
-    void enqueue(const QueuedTask& task, std::uint64_t now_ns);
+    // Default mode. Learns from one record; returns true, with the task's new
+    // parameters in `out`, when they changed and must be published to BPF.
+    // now_ns is a monotonic clock value (ns): when the dispatcher saw the event.
+    bool observe(const QueuedTask& task, std::uint64_t now_ns, TaskParams& out);
+    // BPF received `params` (the ring had room): observe() reports only
+    // changes from what was published last.
+    void published(const TaskParams& params);
+
+    // Full-user mode. Feeds one queued record; the task waits for a decision.
+    // Returns false if there was no room to keep it: the caller must then
+    // run it some other way (fallback()), or it would never run.
+    bool enqueue(const QueuedTask& task, std::uint64_t now_ns);
+    // A decision for a record enqueue() had no room for: run it on the first
+    // free CPU, at the current clock, with the current slice.
+    Decision fallback(const QueuedTask& task) const;
 
     // The decision for the task that should run next, without removing it.
     // Returns false when nothing waits.
@@ -100,7 +129,9 @@ public:
     void pop();
 
     std::size_t nr_waiting() const;
-    // The slice given to ordinary tasks now: shrinks as more tasks wait.
+    // Starts a dispatch round: the tasks waiting now share the slice.
+    void start_round() { round_depth_ = heap_.size(); }
+    // The slice given to ordinary tasks in this round: shrinks as more tasks wait.
     std::uint64_t effective_slice_ns() const;
     Counters counters() const;
 
@@ -115,10 +146,12 @@ private:
         std::uint64_t enq_cnt = 0;
         std::uint64_t vruntime = 0;         // weighted CPU time, cumulative
         std::uint64_t sum_exec_runtime = 0; // as of the previous record
-        std::uint64_t nvcsw = 0;            // as of the previous rate sample
-        std::uint64_t nvcsw_ts = 0;         // now_ns of that sample
-        std::uint64_t avg_nvcsw = 0;        // voluntary switches per second
+        std::uint64_t last_wakeup_ns = 0;   // when it last woke up (or was first seen)
+        std::uint64_t avg_period_ns = 0;    // average time between wakeups; 0 = none seen yet
+        std::uint64_t avg_burst_ns = 0;     // average CPU time per wakeup
         bool interactive = false;
+        std::uint32_t published_boost = 1;  // what BPF applies to it (its defaults at first)
+        bool published_preempt = false;
         bool woke_up = false;               // its latest record is a wakeup
         std::uint64_t wait_since = 0;       // now_ns when it started waiting
         Index heap_pos = kNone;             // kNone = not waiting
@@ -148,9 +181,11 @@ private:
     };
 
     Index lookup(std::int32_t pid) const;
+    Index find_or_admit(const QueuedTask& q, std::uint64_t now_ns);
     Index admit(const QueuedTask& q, std::uint64_t now_ns);
     void forget(Index i);
-    static void sample_nvcsw(Task& t, std::uint64_t nvcsw, std::uint64_t now_ns);
+    void classify(Task& t, const QueuedTask& q, std::uint64_t now_ns);
+    TaskParams params_of(const Task& t) const;
 
     std::size_t home(std::int32_t pid) const;
     std::size_t next_slot(std::size_t s) const;
@@ -176,6 +211,7 @@ private:
     std::uint64_t now_ns_ = 0;     // latest clock value seen
     std::uint64_t min_vruntime_ = 0;
     std::uint64_t seq_ = 0;
+    std::size_t round_depth_ = 0;
     std::uint64_t nr_tasks_ = 0;
     std::uint64_t nr_interactive_ = 0;
     std::uint64_t nr_untracked_ = 0;

@@ -85,12 +85,22 @@ TEST(Ordering, DeadlineCapsExecRuntimeAtHundredSlices) {
     EXPECT_EQ(d.vtime, 100 * s.settings().slice_ns);
 }
 
-TEST(Ordering, LatencyCriticalFirst) {
+TEST(Ordering, LatencyCriticalInShortBurstsFirst) {
     auto s = make_scheduler();
     s.enqueue({.pid = 1, .sum_exec_runtime = 0}, 0);
-    s.enqueue({.pid = 2, .latency_critical = true, .sum_exec_runtime = 4 * kMs, .exec_runtime = kSec}, 0);
+    s.enqueue({.pid = 2, .latency_critical = true, .sum_exec_runtime = 4 * kMs, .exec_runtime = 1 * kMs}, 0);
     s.enqueue({.pid = 3, .sum_exec_runtime = 1 * kMs}, 0);
     EXPECT_EQ(drain(s), (std::vector<std::int32_t>{2, 1, 3}));
+}
+
+// A held task that used up a whole slice is busy: it waits its turn, so a
+// held CPU hog cannot keep everyone else off the CPUs.
+TEST(Ordering, LatencyCriticalAfterAWholeSliceWaitsItsTurn) {
+    auto s = make_scheduler();
+    s.enqueue({.pid = 1, .sum_exec_runtime = 0}, 0);
+    s.enqueue({.pid = 2, .latency_critical = true, .sum_exec_runtime = 4 * kMs, .exec_runtime = 5 * kMs}, 0);
+    s.enqueue({.pid = 3, .sum_exec_runtime = 1 * kMs}, 0);
+    EXPECT_EQ(drain(s), (std::vector<std::int32_t>{1, 3, 2}));
 }
 
 TEST(Ordering, EqualKeysKeepEnqueueOrder) {
@@ -239,71 +249,98 @@ TEST(Vruntime, RecentSleeperKeepsItsVruntime) {
 
 // --- interactivity -----------------------------------------------------------
 
-// Feeds pid 1 one record every 100 ms while it makes `rate` voluntary switches
-// per second; returns one character per record: 'i' if it waited as an
-// interactive task, '.' if not.
-std::string interactive_trace(Scheduler& s, std::uint64_t& now, std::uint64_t& nvcsw,
-                              std::uint64_t rate, int records) {
+// Pid 1 wakes up every `period` and runs `burst` each time; returns one
+// character per wakeup: 'i' once it is classified interactive, '.' if not.
+std::string wakeup_trace(Scheduler& s, std::uint64_t& now, std::uint64_t period, std::uint64_t burst,
+                         int wakeups) {
     std::string out;
-    for (int i = 0; i < records; ++i) {
-        s.enqueue({.pid = 1, .nvcsw = nvcsw}, now);
+    TaskParams params;
+    for (int i = 0; i < wakeups; ++i) {
+        now += period;
+        s.observe({.pid = 1, .wakeup = true, .burst_ns = burst}, now, params);
         out += s.counters().nr_interactive == 1 ? 'i' : '.';
-        pop_next(s);
-        now += 100 * kMs;
-        nvcsw += rate / 10;
     }
     return out;
 }
 
-TEST(Interactive, AppearsAfterSustainedSwitchesThenDecays) {
+TEST(Interactive, ClassifiedAtItsFirstWakeup) {
     auto s = make_scheduler();
     std::uint64_t now = 0;
-    std::uint64_t nvcsw = 0;
-    // 100 switches/s. The rate is sampled once a second and judged before the
-    // sample: records at 0.0 .. 1.0 s are ordinary, then the average is 50/s.
-    EXPECT_EQ(interactive_trace(s, now, nvcsw, 100, 20), "..........." "iiiiiiiii");
-    // It stops switching. The 2.0 s sample still sees the last second's
-    // switches (average 75), then the average halves every second:
-    // 37 at 3 s, 18 at 4 s, 9 at 5 s, below the threshold of 10.
-    EXPECT_EQ(interactive_trace(s, now, nvcsw, 0, 40),
-              "iiiiiiiiii" "iiiiiiiiii" "iiiiiiiiii" "i" ".........");
+    TaskParams params;
+    s.observe({.pid = 1}, now, params);  // first seen: nothing known yet
+    EXPECT_EQ(s.counters().nr_interactive, 0U);
+    // A 60 Hz frame loop that works 2 ms per frame.
+    EXPECT_EQ(wakeup_trace(s, now, 16 * kMs, 2 * kMs, 3), "iii");
 }
 
-TEST(Interactive, BelowThresholdStaysOrdinary) {
+TEST(Interactive, RareWakeupsAreOrdinary) {
     auto s = make_scheduler();
     std::uint64_t now = 0;
-    std::uint64_t nvcsw = 0;
-    // 10 switches/s: the average creeps up (5, 7, 8, 9, 9, ...) but, rounded
-    // down, never reaches the threshold of 10.
-    EXPECT_EQ(interactive_trace(s, now, nvcsw, 10, 40), std::string(40, '.'));
+    // Five times a second is below the threshold of ten, however short the bursts.
+    EXPECT_EQ(wakeup_trace(s, now, 200 * kMs, 10 * kUs, 10), std::string(10, '.'));
 }
 
-// Makes pid `pid` interactive: two rate samples of 100 switches/s, so its next
-// record (before now + 1 s) is judged interactive.
+TEST(Interactive, RunningMostOfThePeriodIsBusyNotInteractive) {
+    auto s = make_scheduler();
+    std::uint64_t now = 0;
+    // 60 wakeups a second, but 12 ms of CPU out of every 16: it waits for nobody.
+    EXPECT_EQ(wakeup_trace(s, now, 16 * kMs, 12 * kMs, 10), std::string(10, '.'));
+    // Less than half the period is interactive again, once the average follows.
+    EXPECT_EQ(wakeup_trace(s, now, 16 * kMs, 6 * kMs, 10).back(), 'i');
+}
+
+TEST(Interactive, OneLateWakeupDoesNotFlipIt) {
+    auto s = make_scheduler();
+    std::uint64_t now = 0;
+    wakeup_trace(s, now, 16 * kMs, 1 * kMs, 10);
+    // A 150 ms gap moves the average period a quarter of the way: ~50 ms.
+    EXPECT_EQ(wakeup_trace(s, now, 150 * kMs, 1 * kMs, 1), "i");
+    // Sleeping ever longer does, within a few wakeups.
+    EXPECT_EQ(wakeup_trace(s, now, 500 * kMs, 1 * kMs, 3), "...");
+}
+
+TEST(Interactive, TurningIntoACpuHogLosesItWithinAFewSlices) {
+    auto s = make_scheduler();
+    std::uint64_t now = 0;
+    wakeup_trace(s, now, 10 * kMs, 1 * kMs, 10);
+    ASSERT_EQ(s.counters().nr_interactive, 1U);
+    // It stops sleeping: no more wakeups, only slices used up.
+    TaskParams params;
+    std::string trace;
+    for (std::uint64_t ran = 5 * kMs; ran <= 30 * kMs; ran += 5 * kMs) {
+        s.observe({.pid = 1, .exec_runtime = ran}, now + ran, params);
+        trace += s.counters().nr_interactive == 1 ? 'i' : '.';
+    }
+    EXPECT_EQ(trace, "ii....");
+}
+
+TEST(Interactive, CountedOncePerTaskAndForgottenAtExit) {
+    auto s = make_scheduler();
+    std::uint64_t now = 0;
+    wakeup_trace(s, now, 10 * kMs, 1 * kMs, 5);
+    wakeup_trace(s, now, 10 * kMs, 1 * kMs, 5);
+    EXPECT_EQ(s.counters().nr_interactive, 1U);
+    TaskParams params;
+    s.observe({.pid = 1, .exiting = true}, now, params);
+    EXPECT_EQ(s.counters().nr_interactive, 0U);
+    EXPECT_EQ(s.counters().nr_tasks, 0U);
+}
+
+// Makes pid `pid` interactive in full-user mode: seen once, then a wakeup
+// 10 ms later after a 1 ms burst.
 void make_interactive(Scheduler& s, std::int32_t pid, std::uint64_t& now) {
-    s.enqueue({.pid = pid, .nvcsw = 0}, now);
-    s.enqueue({.pid = pid, .nvcsw = 100}, now + kSec);
-    now += kSec + 1;
+    s.enqueue({.pid = pid}, now);
+    now += 10 * kMs;
+    s.enqueue({.pid = pid, .wakeup = true, .burst_ns = 1 * kMs}, now);
     for (Decision d; s.peek(d) && d.pid == pid;)
         s.pop();
-}
-
-TEST(Interactive, CountedOncePerWaitingTask) {
-    auto s = make_scheduler();
-    std::uint64_t now = 0;
-    make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .nvcsw = 100}, now);
-    s.enqueue({.pid = 1, .nvcsw = 100}, now);  // duplicate while waiting
-    EXPECT_EQ(s.counters().nr_interactive, 1U);
-    pop_next(s);
-    EXPECT_EQ(s.counters().nr_interactive, 0U);
 }
 
 std::uint64_t vtime_of_interactive_run(std::uint64_t slice_boost) {
     auto s = make_scheduler({.slice_boost = slice_boost, .ordering = Ordering::Vruntime});
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .sum_exec_runtime = 10 * kMs, .nvcsw = 100}, now);
+    s.enqueue({.pid = 1, .wakeup = true, .sum_exec_runtime = 10 * kMs, .burst_ns = 1 * kMs}, now + 10 * kMs);
     return pop_next(s).vtime;
 }
 
@@ -311,6 +348,50 @@ TEST(Interactive, BoostDividesTheCharge) {
     EXPECT_EQ(vtime_of_interactive_run(100), 10 * kMs / 100);
     EXPECT_EQ(vtime_of_interactive_run(4), 10 * kMs / 4);
     EXPECT_EQ(vtime_of_interactive_run(0), 10 * kMs);  // 0 = off
+}
+
+// --- parameters published to BPF (default mode) --------------------------------
+
+TEST(Params, OnlyChangesArePublished) {
+    auto s = make_scheduler({.slice_boost = 50});
+    TaskParams params;
+    // A new task gets BPF's defaults (no boost, no preemption): nothing to send.
+    EXPECT_FALSE(s.observe({.pid = 1}, 0, params));
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    EXPECT_EQ(params.pid, 1);
+    EXPECT_EQ(params.weight_boost, 50U);
+    EXPECT_TRUE(params.preempt_on_wakeup);
+    s.published(params);
+    EXPECT_FALSE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 20 * kMs, params));
+}
+
+TEST(Params, OfferedAgainUntilPublished) {
+    auto s = make_scheduler();
+    TaskParams params;
+    s.observe({.pid = 1}, 0, params);
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    // The ring was full: published() was not called, so the next record offers it again.
+    EXPECT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 20 * kMs, params));
+}
+
+TEST(Params, BackToDefaultsWhenNoLongerInteractive) {
+    auto s = make_scheduler();
+    TaskParams params;
+    s.observe({.pid = 1}, 0, params);
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    s.published(params);
+    ASSERT_TRUE(s.observe({.pid = 1, .exec_runtime = kSec}, 20 * kMs, params));
+    EXPECT_EQ(params.weight_boost, 1U);
+    EXPECT_FALSE(params.preempt_on_wakeup);
+}
+
+TEST(Params, NoPreemptionSettingKeepsOnlyTheBoost) {
+    auto s = make_scheduler({.slice_boost = 10, .preemption = false});
+    TaskParams params;
+    s.observe({.pid = 1}, 0, params);
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    EXPECT_EQ(params.weight_boost, 10U);
+    EXPECT_FALSE(params.preempt_on_wakeup);
 }
 
 // --- slices ------------------------------------------------------------------
@@ -344,6 +425,7 @@ TEST(Slice, OrdinaryTaskGetsTheEffectiveSlice) {
 Decision decision_for_pid1(Scheduler& s) {
     for (std::int32_t pid = 2; pid <= 6; ++pid)
         s.enqueue({.pid = pid}, 0);
+    s.start_round();
     for (Decision d; s.peek(d); s.pop())
         if (d.pid == 1)
             return d;
@@ -355,7 +437,7 @@ TEST(Slice, InteractiveWakeupGetsFullSliceAndPreempts) {
     auto s = make_scheduler();
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .wakeup = true, .nvcsw = 100}, now);
+    s.enqueue({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, now + 10 * kMs);
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, s.settings().slice_ns);
     EXPECT_TRUE(d.preempt);
@@ -367,7 +449,7 @@ TEST(Slice, InteractiveWithoutWakeupIsOrdinary) {
     auto s = make_scheduler();
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .nvcsw = 100}, now);
+    s.enqueue({.pid = 1, .exec_runtime = 1 * kMs}, now);
     const std::uint64_t scaled = s.settings().slice_ns / 3;  // 6 waiting
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, scaled);
@@ -378,7 +460,7 @@ TEST(Slice, InteractiveIsOrdinaryWithoutPreemption) {
     auto s = make_scheduler({.preemption = false});
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .wakeup = true, .nvcsw = 100}, now);
+    s.enqueue({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, now + 10 * kMs);
     const std::uint64_t scaled = s.settings().slice_ns / 3;  // 6 waiting
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, scaled);
@@ -396,7 +478,7 @@ TEST(Slice, LatencyCriticalWakeupGetsFullSliceAndPreempts) {
 TEST(Slice, LatencyCriticalBackFromYieldGoesFirstWithoutPreempting) {
     auto s = make_scheduler();
     s.enqueue({.pid = 2, .sum_exec_runtime = 0}, 0);
-    s.enqueue({.pid = 1, .wakeup = false, .latency_critical = true, .exec_runtime = kSec}, 0);
+    s.enqueue({.pid = 1, .wakeup = false, .latency_critical = true, .exec_runtime = 1 * kMs}, 0);
     Decision d;
     ASSERT_TRUE(s.peek(d));
     EXPECT_EQ(d.pid, 1);
@@ -533,7 +615,7 @@ TEST(Capacity, HotPathDoesNotAllocate) {
     std::uint64_t now = 0;
     for (int round = 0; round < 3; ++round) {
         for (std::int32_t pid = 1; pid <= kN; ++pid)
-            s.enqueue({.pid = pid, .sum_exec_runtime = now, .nvcsw = now / kMs}, now);
+            s.enqueue({.pid = pid, .wakeup = true, .sum_exec_runtime = now, .burst_ns = now / 100}, now);
         s.enqueue({.pid = 1}, now);                    // duplicate
         s.enqueue({.pid = 2, .exiting = true}, now);  // exit while waiting
         s.enqueue({.pid = kN + 1}, now);               // new pid, reclaims pid 2's entry

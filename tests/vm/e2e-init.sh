@@ -79,8 +79,11 @@ sleep 1.5
 assert_eq "still enabled after the load" enabled "$(sched_ext_state)"
 assert_eq "no sched_ext error in dmesg" "" "$(scx_errors)"
 tail -n 3 "$LOG"
-user=$(last_stat user)
-assert_match "user-space dispatches happened (user=$user)" '^[1-9][0-9]*$' "$user"
+params=$(last_stat params)
+assert_match "the policy published task parameters (params=$params)" '^[1-9][0-9]*$' "$params"
+kernel=$(last_stat kernel)
+assert_match "BPF scheduled tasks itself (kernel=$kernel)" '^[1-9][0-9]*$' "$kernel"
+assert_eq "no decision waited in user space (default mode)" 0 "$(last_stat user)"
 assert_eq "no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
 
 # --- Clean detach on SIGINT and SIGTERM --------------------------------------
@@ -115,11 +118,24 @@ assert_match "a SCHED_EXT task is scheduled by rustland" 'ext\.enabled +: +1' \
 	"$(grep 'ext.enabled' /proc/$ext/sched)"
 wait "$ext"
 sleep 1.5
-user=$(last_stat user)
-assert_match "partial mode: user-space dispatches happened (user=$user)" '^[1-9][0-9]*$' "$user"
+kernel=$(last_stat kernel)
+assert_match "partial mode: BPF scheduled the SCHED_EXT tasks (kernel=$kernel)" '^[1-9][0-9]*$' "$kernel"
 kill "$fair"
 stop_rustland INT
 assert_eq "partial mode: clean exit" 0 "$RL_RC"
+
+# --- Full-user mode: every decision through user space -------------------------
+check "attaches in full-user mode (-u)" start_rustland -u
+hackbench -g 2 -l 100 >/tmp/hackbench-u.log 2>&1
+assert_eq "full-user mode: hackbench completed" 0 "$?"
+stress-ng --cpu 3 --timeout 3s --quiet
+sleep 1.5
+assert_eq "full-user mode: still enabled after the load" enabled "$(sched_ext_state)"
+user=$(last_stat user)
+assert_match "full-user mode: user-space dispatches happened (user=$user)" '^[1-9][0-9]*$' "$user"
+assert_eq "full-user mode: no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
+stop_rustland INT
+assert_eq "full-user mode: clean exit" 0 "$RL_RC"
 
 # --- SIGHUP: reload the configuration -----------------------------------------
 mkdir -p /etc/scx-rustland
