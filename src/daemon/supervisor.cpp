@@ -5,8 +5,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -28,6 +26,7 @@
 
 #include "daemon/control_plane.h"
 #include "daemon/ejection_budget.h"
+#include "daemon/memory_lock.h"
 #include "common/stack_thread.h"
 #include "common/unique_fd.h"
 #include "dispatcher/bpf_dispatcher.h"
@@ -44,8 +43,8 @@ using dispatcher::Error;
 
 constexpr int kSchedExt = 7;  // SCHED_EXT policy number (uapi sched.h, Linux >= 6.12)
 // The scheduling loop's deepest call chain needs a few KiB; the stack is
-// prefaulted (256 KiB) and locked, so keep it small.
-constexpr std::size_t kSchedulingThreadStack = 1 << 20;
+// locked and its first 256 KiB prefaulted, so keep it small.
+constexpr std::size_t kSchedulingThreadStack = 512 << 10;
 
 // Minor + major faults of one thread of this process, from procfs.
 std::uint64_t thread_page_faults(pid_t tid) {
@@ -63,22 +62,6 @@ std::uint64_t thread_page_faults(pid_t tid) {
         fields >> skip;
     fields >> minflt >> skip >> majflt;
     return minflt + majflt;
-}
-
-// Memory must never need reclaim to be touched by the scheduler: a fault
-// that waits on a task the scheduler has not scheduled yet deadlocks.
-// Transparent huge pages are off for this process: khugepaged would collapse
-// our locked pages into huge ones, and the scheduling thread would fault
-// (seen in the VM, once per run) and might wait on khugepaged itself.
-void lock_memory() {
-    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
-        spdlog::warn("Cannot disable transparent huge pages: {}", std::strerror(errno));
-    const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
-    if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
-        spdlog::warn("Cannot lift RLIMIT_MEMLOCK: {}", std::strerror(errno));
-    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-        throw Error(Error::Kind::Failure,
-                    std::string("Cannot lock the daemon's memory (mlockall): ") + std::strerror(errno) + ".");
 }
 
 // Compaction may migrate even mlocked pages, and touching a migrated page

@@ -1,0 +1,27 @@
+// Keeps the scheduling thread's memory resident: it must never fault, since
+// a fault that waits on a task the scheduler has not scheduled deadlocks.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace rustland::daemon {
+
+// Locks all memory, now and future (mlockall), then gives back the code of
+// the libraries the scheduling thread never runs (journal compression,
+// crypto, D-Bus, logging, configuration parsing): only the pages another
+// thread touches come back, and they need not stay. Throws on failure to lock.
+void lock_memory();
+
+struct AddressRange {
+    std::uintptr_t start = 0;
+    std::uintptr_t end = 0;
+};
+
+// The read-only mappings in /proc/self/maps text of libraries outside the
+// scheduling thread's path. Writable mappings are never listed: their pages
+// may hold the library's state.
+std::vector<AddressRange> releasable_library_code(std::string_view maps);
+
+}  // namespace rustland::daemon
