@@ -52,7 +52,8 @@ std::vector<AddressRange> releasable_library_code(std::string_view maps) {
         std::string range, perms, offset, dev, inode, path;
         fields >> range >> perms >> offset >> dev >> inode >> path;
         const auto dash = range.find('-');
-        if (dash == std::string::npos || perms.size() < 2 || perms[1] == 'w' || !path.starts_with('/') ||
+        if (dash == std::string::npos || perms.size() < 3 || perms[1] == 'w' || perms[2] != 'x' ||
+            !path.starts_with('/') ||
             path.find(".so") == std::string::npos || on_scheduling_path(path))
             continue;
         ranges.push_back({parse_hex(std::string_view(range).substr(0, dash)),

@@ -19,9 +19,10 @@ struct AddressRange {
     std::uintptr_t end = 0;
 };
 
-// The read-only mappings in /proc/self/maps text of libraries outside the
-// scheduling thread's path. Writable mappings are never listed: their pages
-// may hold the library's state.
+// The code mappings (r-x) in /proc/self/maps text of libraries outside the
+// scheduling thread's path. Only code: writable mappings hold the library's
+// state, and read-only data may be relocated (RELRO) pages that the loader
+// wrote; dropping those would bring back the file's unrelocated bytes.
 std::vector<AddressRange> releasable_library_code(std::string_view maps);
 
 }  // namespace rustland::daemon
