@@ -25,6 +25,8 @@ enum rl_consts {
 	RL_SHARED_DSQ = RL_MAX_CPUS,
 	/* DSQ that only ever holds the user-space scheduling thread. */
 	RL_SCHED_DSQ = RL_MAX_CPUS + 1,
+	/* Default mode: a task's wakeups are reported at most once per this many ns (summed). */
+	RL_REPORT_INTERVAL_NS = 5000000,
 	/* Ring capacity in records, for either direction. */
 	RL_RING_RECORDS = 4096,
 	/* Capacity of the tgid -> latency hint map (held processes and their children). */
@@ -81,10 +83,11 @@ struct rl_queued_task {
 	s32 cpu;		/* CPU the task last ran on */
 	u32 flags;		/* enum rl_queued_flags */
 	u32 latency_class;	/* enum rl_latency_class */
-	u64 nr_cpus_allowed;
+	u32 nr_cpus_allowed;
+	u32 wakeups;		/* wakeups since the task's previous record */
 	u64 sum_exec_runtime;	/* total CPU time, ns */
 	u64 exec_runtime;	/* CPU time since the task last woke up, ns */
-	u64 burst_ns;		/* wakeups: CPU time of the burst that ended in the sleep */
+	u64 burst_ns;		/* CPU time of the bursts those wakeups ended, ns */
 	u64 weight;		/* 100 is nice 0 */
 	u64 enq_cnt;		/* generation: bumped at every enqueue */
 	u64 timestamp;		/* bpf_ktime_get_ns() at enqueue */

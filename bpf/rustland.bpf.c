@@ -121,6 +121,9 @@ struct task_ctx {
 	u64 start_ts;		/* when the task last started running */
 	u64 exec_runtime;	/* CPU time since the task last woke up */
 	u64 burst_ns;		/* CPU time of its last burst, from wakeup to sleep */
+	u64 last_report_ts;	/* when its latest record was sent; 0: never */
+	u64 unreported_burst_ns;	/* bursts ended by the wakeups not reported yet */
+	u32 unreported_wakeups;
 	u32 weight_boost;	/* from the policy: CPU time is charged 1/boost (0: not set, 1) */
 	bool preempt_on_wakeup;	/* from the policy: interactive */
 	bool critical;		/* its process is held (as of its last wakeup) */
@@ -268,13 +271,17 @@ static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 	rec->flags = flags;
 	rec->latency_class = tctx->critical ? RL_LATENCY_CRITICAL : RL_LATENCY_NORMAL;
 	rec->nr_cpus_allowed = p->nr_cpus_allowed;
+	rec->wakeups = tctx->unreported_wakeups;
 	rec->sum_exec_runtime = p->se.sum_exec_runtime;
 	rec->exec_runtime = tctx->exec_runtime;
-	rec->burst_ns = tctx->burst_ns;
+	rec->burst_ns = tctx->unreported_burst_ns;
 	rec->weight = p->scx.weight;
 	rec->enq_cnt = ++tctx->enq_cnt;
 	rec->timestamp = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	tctx->unreported_wakeups = 0;
+	tctx->unreported_burst_ns = 0;
+	tctx->last_report_ts = rec->timestamp;
 	count(&nr_queued);
 	return true;
 }
@@ -643,8 +650,10 @@ void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 /*
  * ops.runnable: the task woke up. Its burst of CPU time starts from zero;
  * the one that just ended, and its held status, are what the next decisions
- * go by. In the default mode the wakeup is reported to the policy here,
- * wherever the task will run (select_cpu may have placed it already).
+ * go by. In the default mode wakeups are reported to the policy here,
+ * wherever the task will run (select_cpu may have placed it already): the
+ * first at once, then summed up over RL_REPORT_INTERVAL_NS, so a task that
+ * wakes 100k times a second costs 200 records a second, not 100k.
  */
 void BPF_STRUCT_OPS(rustland_runnable, struct task_struct *p, u64 enq_flags)
 {
@@ -658,7 +667,14 @@ void BPF_STRUCT_OPS(rustland_runnable, struct task_struct *p, u64 enq_flags)
 	tctx->burst_ns = tctx->exec_runtime;
 	tctx->exec_runtime = 0;
 	tctx->critical = latency_class_of(p) == RL_LATENCY_CRITICAL;
-	if (!full_user && (enq_flags & SCX_ENQ_WAKEUP) && !report(p, tctx, RL_QUEUED_WAKEUP))
+	if (!(enq_flags & SCX_ENQ_WAKEUP))
+		return;
+	tctx->unreported_wakeups++;
+	tctx->unreported_burst_ns += tctx->burst_ns;
+	if (full_user || (tctx->last_report_ts &&
+			  bpf_ktime_get_ns() - tctx->last_report_ts < RL_REPORT_INTERVAL_NS))
+		return;
+	if (!report(p, tctx, RL_QUEUED_WAKEUP))
 		count(&nr_sched_congested);
 }
 

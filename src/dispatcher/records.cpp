@@ -10,6 +10,7 @@ policy::QueuedTask to_policy(const rl_queued_task& r) {
     t.wakeup = r.flags & RL_QUEUED_WAKEUP;
     t.latency_critical = r.latency_class == RL_LATENCY_CRITICAL;
     t.nr_cpus_allowed = r.nr_cpus_allowed;
+    t.wakeups = r.wakeups;
     t.sum_exec_runtime = r.sum_exec_runtime;
     t.exec_runtime = r.exec_runtime;
     t.burst_ns = r.burst_ns;

@@ -262,22 +262,25 @@ Counters Scheduler::counters() const {
                     .nr_starved = nr_starved_};
 }
 
-// Every wakeup is a sample of how often the task wakes and how long it ran
-// before sleeping, so a new task is classified at its first wakeup and a
-// changed one within a few. A task that stops sleeping sends no wakeups: its
-// ongoing burst, seen when its slice ends, counts as soon as it is longer
-// than its average, so a task that turns into a CPU hog loses the boost
-// within a few slices.
+// A record that counts wakeups is a sample of how often the task wakes and
+// how long it ran before sleeping (averaged over the wakeups it sums up), so
+// a task is classified at its second such record and a changed one within a
+// few. A task that stops sleeping counts no wakeups: its ongoing burst, seen
+// when its slice ends, counts as soon as it is longer than its average, so a
+// task that turns into a CPU hog loses the boost within a few slices.
 void Scheduler::classify(Task& t, const QueuedTask& q, std::uint64_t now_ns) {
-    if (q.wakeup) {
-        const std::uint64_t period = saturating_sub(now_ns, t.last_wakeup_ns);
+    if (q.wakeups > 0) {
+        const std::uint64_t period = saturating_sub(now_ns, t.last_wakeup_ns) / q.wakeups;
+        const std::uint64_t burst = q.burst_ns / q.wakeups;
         const bool first = t.avg_period_ns == 0;
-        t.avg_period_ns = first ? period : moving_average(t.avg_period_ns, period);
-        t.avg_burst_ns = first ? q.burst_ns : moving_average(t.avg_burst_ns, q.burst_ns);
         t.last_wakeup_ns = now_ns;
-    } else if (q.exec_runtime > t.avg_burst_ns) {
-        t.avg_burst_ns = moving_average(t.avg_burst_ns, q.exec_runtime);
+        if (period > 0) {  // 0: first seen now, nothing to measure from yet
+            t.avg_period_ns = first ? period : moving_average(t.avg_period_ns, period);
+            t.avg_burst_ns = first ? burst : moving_average(t.avg_burst_ns, burst);
+        }
     }
+    if (q.exec_runtime > t.avg_burst_ns)
+        t.avg_burst_ns = moving_average(t.avg_burst_ns, q.exec_runtime);
     const bool interactive = is_interactive(t.avg_period_ns, t.avg_burst_ns);
     if (interactive != t.interactive)
         interactive ? ++nr_interactive_ : --nr_interactive_;

@@ -47,10 +47,11 @@ struct QueuedTask {
     bool exiting = false;                  // the task is gone: forget it
     bool wakeup = false;                   // reported because it woke up
     bool latency_critical = false;         // held by a latency-critical hint
-    std::uint64_t nr_cpus_allowed = 0;
+    std::uint32_t nr_cpus_allowed = 0;
+    std::uint32_t wakeups = 0;             // wakeups since the task's previous record
     std::uint64_t sum_exec_runtime = 0;    // total CPU time, ns
     std::uint64_t exec_runtime = 0;        // CPU time since it last woke up, ns
-    std::uint64_t burst_ns = 0;            // wakeups: CPU time of the burst that ended in the sleep
+    std::uint64_t burst_ns = 0;            // CPU time of the bursts those wakeups ended, ns
     std::uint64_t weight = 100;            // 100 = nice 0
     std::uint64_t enq_cnt = 0;             // generation, echoed in the decision
 };

@@ -257,7 +257,7 @@ std::string wakeup_trace(Scheduler& s, std::uint64_t& now, std::uint64_t period,
     TaskParams params;
     for (int i = 0; i < wakeups; ++i) {
         now += period;
-        s.observe({.pid = 1, .wakeup = true, .burst_ns = burst}, now, params);
+        s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = burst}, now, params);
         out += s.counters().nr_interactive == 1 ? 'i' : '.';
     }
     return out;
@@ -271,6 +271,19 @@ TEST(Interactive, ClassifiedAtItsFirstWakeup) {
     EXPECT_EQ(s.counters().nr_interactive, 0U);
     // A 60 Hz frame loop that works 2 ms per frame.
     EXPECT_EQ(wakeup_trace(s, now, 16 * kMs, 2 * kMs, 3), "iii");
+}
+
+// BPF sums up the wakeups of a task that wakes very often: one record then
+// stands for several, and its period and burst are their averages.
+TEST(Interactive, ARecordSummingWakeupsCountsTheirAverage) {
+    auto s = make_scheduler();
+    TaskParams params;
+    s.observe({.pid = 1, .wakeup = true, .wakeups = 1}, 0, params);
+    s.observe({.pid = 1, .wakeup = true, .wakeups = 5, .burst_ns = 5 * kMs}, 50 * kMs, params);
+    EXPECT_EQ(s.counters().nr_interactive, 1U);  // 1 ms bursts every 10 ms
+    s.observe({.pid = 2, .wakeup = true, .wakeups = 1}, 0, params);
+    s.observe({.pid = 2, .wakeup = true, .wakeups = 5, .burst_ns = 40 * kMs}, 50 * kMs, params);
+    EXPECT_EQ(s.counters().nr_interactive, 1U);  // pid 2 runs 8 ms of every 10
 }
 
 TEST(Interactive, RareWakeupsAreOrdinary) {
@@ -331,7 +344,7 @@ TEST(Interactive, CountedOncePerTaskAndForgottenAtExit) {
 void make_interactive(Scheduler& s, std::int32_t pid, std::uint64_t& now) {
     s.enqueue({.pid = pid}, now);
     now += 10 * kMs;
-    s.enqueue({.pid = pid, .wakeup = true, .burst_ns = 1 * kMs}, now);
+    s.enqueue({.pid = pid, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, now);
     for (Decision d; s.peek(d) && d.pid == pid;)
         s.pop();
 }
@@ -340,7 +353,7 @@ std::uint64_t vtime_of_interactive_run(std::uint64_t slice_boost) {
     auto s = make_scheduler({.slice_boost = slice_boost, .ordering = Ordering::Vruntime});
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .wakeup = true, .sum_exec_runtime = 10 * kMs, .burst_ns = 1 * kMs}, now + 10 * kMs);
+    s.enqueue({.pid = 1, .wakeup = true, .wakeups = 1, .sum_exec_runtime = 10 * kMs, .burst_ns = 1 * kMs}, now + 10 * kMs);
     return pop_next(s).vtime;
 }
 
@@ -357,28 +370,28 @@ TEST(Params, OnlyChangesArePublished) {
     TaskParams params;
     // A new task gets BPF's defaults (no boost, no preemption): nothing to send.
     EXPECT_FALSE(s.observe({.pid = 1}, 0, params));
-    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 10 * kMs, params));
     EXPECT_EQ(params.pid, 1);
     EXPECT_EQ(params.weight_boost, 50U);
     EXPECT_TRUE(params.preempt_on_wakeup);
     s.published(params);
-    EXPECT_FALSE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 20 * kMs, params));
+    EXPECT_FALSE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 20 * kMs, params));
 }
 
 TEST(Params, OfferedAgainUntilPublished) {
     auto s = make_scheduler();
     TaskParams params;
     s.observe({.pid = 1}, 0, params);
-    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 10 * kMs, params));
     // The ring was full: published() was not called, so the next record offers it again.
-    EXPECT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 20 * kMs, params));
+    EXPECT_TRUE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 20 * kMs, params));
 }
 
 TEST(Params, BackToDefaultsWhenNoLongerInteractive) {
     auto s = make_scheduler();
     TaskParams params;
     s.observe({.pid = 1}, 0, params);
-    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 10 * kMs, params));
     s.published(params);
     ASSERT_TRUE(s.observe({.pid = 1, .exec_runtime = kSec}, 20 * kMs, params));
     EXPECT_EQ(params.weight_boost, 1U);
@@ -389,7 +402,7 @@ TEST(Params, NoPreemptionSettingKeepsOnlyTheBoost) {
     auto s = make_scheduler({.slice_boost = 10, .preemption = false});
     TaskParams params;
     s.observe({.pid = 1}, 0, params);
-    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 10 * kMs, params));
     EXPECT_EQ(params.weight_boost, 10U);
     EXPECT_FALSE(params.preempt_on_wakeup);
 }
@@ -437,7 +450,7 @@ TEST(Slice, InteractiveWakeupGetsFullSliceAndPreempts) {
     auto s = make_scheduler();
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, now + 10 * kMs);
+    s.enqueue({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, now + 10 * kMs);
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, s.settings().slice_ns);
     EXPECT_TRUE(d.preempt);
@@ -460,7 +473,7 @@ TEST(Slice, InteractiveIsOrdinaryWithoutPreemption) {
     auto s = make_scheduler({.preemption = false});
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .wakeup = true, .burst_ns = 1 * kMs}, now + 10 * kMs);
+    s.enqueue({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, now + 10 * kMs);
     const std::uint64_t scaled = s.settings().slice_ns / 3;  // 6 waiting
     const Decision d = decision_for_pid1(s);
     EXPECT_EQ(d.slice_ns, scaled);
@@ -615,7 +628,7 @@ TEST(Capacity, HotPathDoesNotAllocate) {
     std::uint64_t now = 0;
     for (int round = 0; round < 3; ++round) {
         for (std::int32_t pid = 1; pid <= kN; ++pid)
-            s.enqueue({.pid = pid, .wakeup = true, .sum_exec_runtime = now, .burst_ns = now / 100}, now);
+            s.enqueue({.pid = pid, .wakeup = true, .wakeups = 1, .sum_exec_runtime = now, .burst_ns = now / 100}, now);
         s.enqueue({.pid = 1}, now);                    // duplicate
         s.enqueue({.pid = 2, .exiting = true}, now);  // exit while waiting
         s.enqueue({.pid = kN + 1}, now);               // new pid, reclaims pid 2's entry

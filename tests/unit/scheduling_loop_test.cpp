@@ -57,6 +57,7 @@ rl_queued_task wakeup(std::int32_t pid, std::uint64_t at, std::uint64_t burst = 
     r.pid = pid;
     r.flags = RL_QUEUED_WAKEUP;
     r.nr_cpus_allowed = 2;
+    r.wakeups = 1;
     r.burst_ns = burst;
     r.weight = 100;
     r.timestamp = at;
