@@ -262,6 +262,7 @@ static bool usersched_has_work(s32 cpu)
 static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 {
 	struct rl_queued_task *rec;
+	u64 now = bpf_ktime_get_ns();
 
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
 	if (!rec)
@@ -277,11 +278,11 @@ static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 	rec->burst_ns = tctx->unreported_burst_ns;
 	rec->weight = p->scx.weight;
 	rec->enq_cnt = ++tctx->enq_cnt;
-	rec->timestamp = bpf_ktime_get_ns();
+	rec->timestamp = now;
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	tctx->unreported_wakeups = 0;
 	tctx->unreported_burst_ns = 0;
-	tctx->last_report_ts = rec->timestamp;
+	tctx->last_report_ts = now;
 	count(&nr_queued);
 	return true;
 }
