@@ -594,12 +594,18 @@ static long handle_params(struct bpf_dynptr *dynptr, void *ctx)
 	return 0;
 }
 
-/* The scheduling thread just yielded this CPU with work left: let it go on. */
+/*
+ * The scheduling thread just yielded this CPU with work left: let it go on.
+ * That starts a new round as surely as ops.running does, so the telemetry
+ * period counts from here: otherwise, once it had run 10 ms in a row, any
+ * single record would keep it polling.
+ */
 static bool keep_usersched_running(struct task_struct *prev)
 {
 	if (!prev || !is_usersched_task(prev) || !(prev->scx.flags & SCX_TASK_QUEUED))
 		return false;
 	prev->scx.slice = slice_max_ns;
+	usersched_last_run_at = bpf_ktime_get_ns();
 	return true;
 }
 
@@ -690,6 +696,8 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 		usersched_cpu = scx_bpf_task_cpu(p);
 		/* It reads everything pending now: earlier requests are served. */
 		__sync_fetch_and_and(&usersched_needed, 0);
+		/* Reading reports can wait: any waking task of a class may take its CPU. */
+		cpu_class[slot] = RL_CLASS_NORMAL;
 		return;
 	}
 	__sync_fetch_and_add(&nr_running, 1);
