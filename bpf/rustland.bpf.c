@@ -292,8 +292,9 @@ static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
  * time (charged in ops.stopping); a task back from a long sleep is brought
  * up to one slice behind the clock, so it goes ahead of busy tasks but
  * cannot claim all the time it slept. With deadline ordering the CPU time
- * of the current burst is added (capped), as in the policy's ordering key:
- * tasks that sleep after short bursts sort ahead of CPU hogs.
+ * of the current burst is added, up to one slice, as in the policy's
+ * ordering key: tasks that sleep after short bursts sort ahead of CPU hogs,
+ * but a long burst can't put a task behind every fresh task of a build.
  */
 static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 {
@@ -304,9 +305,7 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 		p->scx.dsq_vtime = vtime_now - lag;
 	if (!deadline_ordering)
 		return p->scx.dsq_vtime;
-	if (burst > 100 * slice_max_ns)
-		burst = 100 * slice_max_ns;
-	return p->scx.dsq_vtime + burst;
+	return p->scx.dsq_vtime + (burst < slice_max_ns ? burst : slice_max_ns);
 }
 
 /* A CPU the task may use, with nothing queued locally and a task of a lower class running. */
@@ -733,6 +732,13 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 	tctx->exec_runtime += used;
 	weight = p->scx.weight * (tctx->weight_boost ? tctx->weight_boost : 1);
 	p->scx.dsq_vtime += used * 100 / (weight ? weight : 1);
+	/*
+	 * The clock moves with the time charged, not only when a task with a
+	 * later vtime starts: a stream of short new tasks (a build) would
+	 * otherwise hold it still, and keep a busy task behind all of them.
+	 */
+	if (vtime_before(vtime_now, p->scx.dsq_vtime))
+		vtime_now = p->scx.dsq_vtime;
 }
 
 /*
@@ -759,6 +765,16 @@ static void inherit_latency_hint(const struct task_struct *child)
 		return;
 	hint = *parent_hint;
 	bpf_map_update_elem(&latency_hints, &child_tgid, &hint, BPF_NOEXIST);
+}
+
+/*
+ * ops.enable: a task joins (forked, or there when we attached). It starts
+ * level with the clock, with no credit for time it never waited: a stream
+ * of new processes (a parallel build) must not jump ahead of everyone.
+ */
+void BPF_STRUCT_OPS(rustland_enable, struct task_struct *p)
+{
+	p->scx.dsq_vtime = vtime_now;
 }
 
 /* ops.init_task: every task gets its storage before it can be enqueued. */
@@ -889,6 +905,7 @@ struct sched_ext_ops rustland_ops = {
 	.running	= (void *)rustland_running,
 	.stopping	= (void *)rustland_stopping,
 	.init_task	= (void *)rustland_init_task,
+	.enable		= (void *)rustland_enable,
 	.exit_task	= (void *)rustland_exit_task,
 	.init		= (void *)rustland_init,
 	.exit		= (void *)rustland_exit,

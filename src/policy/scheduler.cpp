@@ -26,8 +26,8 @@ constexpr std::uint64_t kAverageWeight = 4;
 // The weight of a nice-0 task: one ns of CPU costs it one ns of vruntime.
 constexpr std::uint64_t kNiceZeroWeight = 100;
 // exec_runtime lengthens the deadline by at most this many slices, so one
-// long burst can't push a task back forever.
-constexpr std::uint64_t kMaxExecSlices = 100;
+// long burst can't put a task behind every new task of a parallel build.
+constexpr std::uint64_t kMaxExecSlices = 1;
 
 std::uint64_t saturating_sub(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
 
@@ -123,6 +123,9 @@ bool Scheduler::observe(const QueuedTask& q, std::uint64_t now_ns, TaskParams& o
     const Index i = find_or_admit(q, now_ns);
     if (i == kNone)
         return false;
+    // Seen now: the last to be forgotten when a new pid needs room.
+    list_unlink(idle_, i);
+    list_push(idle_, i);
     Task& t = tasks_[i];
     classify(t, q, now_ns);
     out = params_of(t);
@@ -174,8 +177,7 @@ bool Scheduler::enqueue(const QueuedTask& q, std::uint64_t now_ns) {
         ++nr_requeued_;
         heap_fix(t.heap_pos, e);
     } else {
-        if (!is_new)
-            list_unlink(idle_, i);
+        list_unlink(idle_, i);
         t.wait_since = now_ns;
         list_push(waiting_, i);
         heap_.push_back(e);  // within the reserved capacity: no allocation
@@ -300,6 +302,7 @@ Scheduler::Index Scheduler::admit(const QueuedTask& q, std::uint64_t now_ns) {
     free_ = tasks_[i].next;
     tasks_[i] = Task{.pid = q.pid, .vruntime = min_vruntime_, .last_wakeup_ns = now_ns};
     index_insert(q.pid, i);
+    list_push(idle_, i);
     ++nr_tasks_;
     return i;
 }

@@ -77,12 +77,12 @@ TEST(Ordering, DeadlineAddsExecRuntime) {
     EXPECT_EQ(drain(s), (std::vector<std::int32_t>{3, 1}));
 }
 
-TEST(Ordering, DeadlineCapsExecRuntimeAtHundredSlices) {
+TEST(Ordering, DeadlineCapsExecRuntimeAtOneSlice) {
     auto s = make_scheduler();
     s.enqueue({.pid = 1, .exec_runtime = 10 * kSec}, 0);
     Decision d;
     ASSERT_TRUE(s.peek(d));
-    EXPECT_EQ(d.vtime, 100 * s.settings().slice_ns);
+    EXPECT_EQ(d.vtime, s.settings().slice_ns);
 }
 
 TEST(Ordering, LatencyCriticalInShortBurstsFirst) {
@@ -611,6 +611,25 @@ TEST(Capacity, IdleStateStaysReclaimableAfterNewPids) {
     s.enqueue({.pid = 3}, 0);  // reclaims pid 1's entry
     EXPECT_EQ(s.counters().nr_untracked, 0U);
     EXPECT_EQ(drain(s), (std::vector<std::int32_t>{2, 3}));
+}
+
+// Default mode: no task ever waits in the policy, so every known task can
+// make room; the one seen the longest ago goes first.
+TEST(Capacity, ObservedTaskSeenLongestAgoMakesRoom) {
+    auto s = make_scheduler({}, 2);
+    TaskParams params;
+    s.observe({.pid = 1}, 0, params);
+    s.observe({.pid = 2}, 1, params);
+    s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 10 * kMs, params);
+    s.observe({.pid = 3}, 11 * kMs, params);  // pid 2 is forgotten, not pid 1
+    EXPECT_EQ(s.counters().nr_untracked, 0U);
+    EXPECT_EQ(s.counters().nr_tasks, 2U);
+    EXPECT_EQ(s.counters().nr_interactive, 1U);  // pid 1 kept what it learnt
+    s.observe({.pid = 1, .exiting = true}, 12 * kMs, params);
+    s.observe({.pid = 4}, 13 * kMs, params);
+    s.observe({.pid = 5}, 14 * kMs, params);  // room made again, by pid 3
+    EXPECT_EQ(s.counters().nr_untracked, 0U);
+    EXPECT_EQ(s.counters().nr_tasks, 2U);
 }
 
 TEST(Capacity, ZeroCapacityDropsEverything) {
