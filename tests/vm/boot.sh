@@ -17,7 +17,7 @@
 #               meaningless)
 #   -m SIZE     memory (default 2G)
 #   -k FILE     kernel.env (default: output of fetch-kernel.sh, i.e. the cache)
-#   -A ACCEL    qemu accelerator (default tcg,thread=single; env SCX_VM_ACCEL)
+#   -A ACCEL    qemu accelerator (default tcg,thread=multi; env SCX_VM_ACCEL)
 #   -q          don't copy the serial console to stdout (log file only)
 #   -h          this help
 #
@@ -31,11 +31,13 @@ die() { printf 'boot.sh: ERROR: %s\n' "$*" >&2; exit 126; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 initrd="" logfile="" timeout_s=300 smp=2 mem=2G env_file="" quiet=0
-# One host thread for all vCPUs: with multi-threaded TCG (QEMU 7.2), a vCPU
-# can run a stale copy of kernel text that another vCPU is live-patching, and
-# the guest dies with "Oops: int3" in __schedule/do_sched_yield while sched_ext
-# flips its static keys on attach/detach (seen in 3 of ~30 boots).
-accel=${SCX_VM_ACCEL:-tcg,thread=single}
+# One host thread per vCPU (multi-threaded TCG): cross-CPU wakeups need no
+# vCPU switch. QEMU 7.2 crashed the guest this way ("Oops: int3" while
+# sched_ext live-patched its static keys); QEMU 10 (scripts/install-deps.sh
+# installs it from bookworm-backports) passed the attach/detach loop of
+# docs/benchmarks.md ("Emulation"). SCX_VM_ACCEL=tcg,thread=single is the
+# way back.
+accel=${SCX_VM_ACCEL:-tcg,thread=multi}
 extra=() disks=()
 while getopts "i:d:l:t:a:s:m:k:A:qh" opt; do
 	case $opt in
