@@ -9,6 +9,8 @@
 # Usage: tests/vm/boot.sh -i INITRAMFS [options]
 #   -i FILE     initramfs (from mkinitramfs.sh)
 #   -d IMAGE    raw disk image attached as a virtio disk (/dev/vda); repeatable
+#   -r IMAGE    raw disk image attached read-only, after the -d ones (so
+#               several VMs can share it); repeatable
 #   -l FILE     serial log (default: INITRAMFS with .serial.log instead of the
 #               .cpio.* suffix)
 #   -t SECS     overall timeout (default 300)
@@ -38,11 +40,12 @@ initrd="" logfile="" timeout_s=300 smp=2 mem=2G env_file="" quiet=0
 # docs/benchmarks.md ("Emulation"). SCX_VM_ACCEL=tcg,thread=single is the
 # way back.
 accel=${SCX_VM_ACCEL:-tcg,thread=multi}
-extra=() disks=()
-while getopts "i:d:l:t:a:s:m:k:A:qh" opt; do
+extra=() disks=() ro_disks=()
+while getopts "i:d:r:l:t:a:s:m:k:A:qh" opt; do
 	case $opt in
 	i) initrd=$OPTARG ;;
 	d) disks+=("$OPTARG") ;;
+	r) ro_disks+=("$OPTARG") ;;
 	l) logfile=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
 	a) extra+=("$OPTARG") ;;
@@ -95,6 +98,10 @@ qemu=(
 for d in "${disks[@]}"; do
 	[[ -f $d ]] || die "disk image $d not found"
 	qemu+=(-drive "file=$d,format=raw,if=virtio")
+done
+for d in "${ro_disks[@]}"; do
+	[[ -f $d ]] || die "disk image $d not found"
+	qemu+=(-drive "file=$d,format=raw,if=virtio,readonly=on")
 done
 
 log "kernel $KERNEL_RELEASE ($KERNEL_PACKAGE), initramfs $initrd, $accel -smp $smp -m $mem, timeout ${timeout_s}s"
