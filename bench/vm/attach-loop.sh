@@ -44,7 +44,7 @@ while [ "$c" -le "$attach_cycles" ]; do
 	wait "$hb" "$hogs" 2>/dev/null
 	c=$((c + 1))
 done
-assert_eq "no oops, BUG or panic in the kernel log" "" "$(dmesg | grep -E 'Oops|BUG:|panic|general protection' || true)"
+assert_eq "no oops, BUG or panic in the kernel log" "" "$(dmesg | grep -E 'Oops|BUG:|Kernel panic|general protection' || true)"
 finish
 EOF
 "$vm/mkinitramfs.sh" -o "$work/attach.cpio.zst" -i "$work/init.sh" -b "$daemon" 2>/dev/null
