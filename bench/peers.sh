@@ -36,7 +36,8 @@ if [[ -x $out/scx_simple && -x $out/scx_qmap ]]; then
 	echo "$out"
 	exit 0
 fi
-for t in apt-get clang bpftool make cc; do command -v "$t" >/dev/null || die "$t not found (scripts/install-deps.sh installs it)"; done
+for t in apt-get bpftool make cc; do command -v "$t" >/dev/null || die "$t not found (scripts/install-deps.sh installs it)"; done
+clang=$(command -v clang-19 || command -v clang) || die "clang-19 not found (scripts/install-deps.sh installs it)"
 keyring=${SCX_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 
 apt_dir=$root/apt
@@ -82,7 +83,6 @@ if [[ ! -s $vmlinux ]]; then
 	"$top/bpf/gen-vmlinux.sh" -o "$src/vmlinux.h" >&2 || die "bpf/gen-vmlinux.sh failed"
 fi
 [[ -s $vmlinux ]] || die "$vmlinux missing (bpf/gen-vmlinux.sh should have unpacked it)"
-clang=$(command -v clang-19 || command -v clang)
 log "make -C tools/sched_ext ${peers[*]} (CLANG=$clang, VMLINUX_BTF=$vmlinux)"
 make -C "$tree/tools/sched_ext" -j2 CLANG="$clang" BPFTOOL="$(command -v bpftool)" VMLINUX_BTF="$vmlinux" \
 	"${peers[@]}" >"$src/make.log" 2>&1 || { tail -n 40 "$src/make.log" >&2; die "building ${peers[*]} failed (log: $src/make.log)"; }
