@@ -50,9 +50,9 @@
 #
 # Knobs (environment):
 #   SUITE_OUT SUITE_REPS(10) SUITE_SCHEDS("eevdf rustland held scx_simple")
-#   SUITE_LAT_S(15) SUITE_HOG_S(5) SUITE_HOG_METHOD(int64) SUITE_PIPE(20000)
+#   SUITE_LAT_S(15) SUITE_HOG_S(5) SUITE_HOG_METHOD(int64) SUITE_PIPE(2000)
 #   SUITE_MSG(20) SUITE_HB(50) SUITE_BUILD_ROOT(/bld: the mounted build disk)
-#   SUITE_BUILD_GOAL(lib) SUITE_BUILD_CFLAGS(-O0)
+#   SUITE_BUILD_GOAL(part) SUITE_BUILD_CFLAGS(-O0)
 #   SUITE_BUILD_MK(/usr/lib/scx-vm/build.mk)
 #   SUITE_RL(scx-rustland) SUITE_CTL(scx-rustlandctl) SUITE_FRAMELOOP(frameloop)
 #   SUITE_LIB(/usr/lib/scx-vm/guest-lib.sh)
@@ -66,11 +66,11 @@ SCHEDS=${SUITE_SCHEDS:-eevdf rustland held scx_simple}
 LAT_S=${SUITE_LAT_S:-15}
 HOG_S=${SUITE_HOG_S:-5}
 HOG_METHOD=${SUITE_HOG_METHOD:-int64}
-PIPE_LOOPS=${SUITE_PIPE:-20000}
+PIPE_LOOPS=${SUITE_PIPE:-2000}
 MSG_LOOPS=${SUITE_MSG:-20}
 HB_LOOPS=${SUITE_HB:-50}
 BROOT=${SUITE_BUILD_ROOT:-/bld}
-BUILD_GOAL=${SUITE_BUILD_GOAL:-lib}
+BUILD_GOAL=${SUITE_BUILD_GOAL:-part}
 BUILD_CFLAGS=${SUITE_BUILD_CFLAGS:--O0}
 RL=${SUITE_RL:-scx-rustland}
 CTL=${SUITE_CTL:-scx-rustlandctl}
