@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 SCHED_NAMES = {"eevdf": "EEVDF", "rustland": "scx-rustland", "held": "scx-rustland, held",
@@ -268,7 +269,9 @@ class Results:
         base_sched, base_phase = base[0], base[1] or phase
         pairs = [(b, v) for b, v in zip(self.values(base_sched, base_phase, key), self.values(sched, phase, key))
                  if b and v is not None]
-        return bootstrap(pairs, ratio_of_medians, seed=hash((sched, phase, key)) & 0xFFFF)
+        # A seed fixed by the cell (str hashes vary per process): the same data
+        # gives the same interval.
+        return bootstrap(pairs, ratio_of_medians, seed=zlib.crc32(f"{sched}/{phase}/{key}/{base}".encode()))
 
 
 def write_table(res, lines, rows, phase_of):
