@@ -120,7 +120,7 @@ if ((host)); then
 	((EUID == 0)) || die "--host: run as root (the scheduler needs CAP_BPF and CAP_SYS_ADMIN)"
 	# The build disk, read-only, as in the VM; the peers found on PATH.
 	bld_root=$(mktemp -d "${TMPDIR:-/tmp}/scx-bench-bld.XXXXXX")
-	trap 'umount "$bld_root" 2>/dev/null; rmdir "$bld_root"' EXIT
+	trap 'umount -R "$bld_root" 2>/dev/null; rmdir "$bld_root"' EXIT
 	mount -o loop,ro "$build_img" "$bld_root" || die "--host: cannot loop-mount $build_img"
 	env_args=(SUITE_OUT="$out/data" SUITE_LIB="$vm/guest-lib.sh" SUITE_RL="$daemon" SUITE_FRAMELOOP="$frameloop"
 		SUITE_CTL="${ctl:-scx-rustlandctl}" SUITE_BUILD_ROOT="$bld_root" SUITE_BUILD_MK="$here/vm/build.mk"

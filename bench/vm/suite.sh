@@ -178,10 +178,10 @@ start_load() {
 stop_load() {
 	[ -n "$LOAD_PID" ] || return 0
 	case $1 in
-	hogs) kill -KILL -- -"$LOAD_PID" ;;
+	hogs) kill -KILL -"$LOAD_PID" ;;
 	build)
 		touch "$BUILD_DIR.stop"
-		kill -TERM -- -"$(cat "$BUILD_DIR.pid")" 2>/dev/null
+		kill -TERM -"$(cat "$BUILD_DIR.pid")" 2>/dev/null
 		;;
 	esac
 	wait "$LOAD_PID"
