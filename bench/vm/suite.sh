@@ -245,25 +245,38 @@ cpu_ms() { [ -n "$SCHED_PID" ] && proc_stat "$SCHED_PID" | cut -d' ' -f1; }
 counter() { printf '%s\n' "$STATUS_JSON" | sed -n "s/^ *\"$1\": \([0-9]*\),\{0,1\}$/\1/p" | head -n 1; }
 
 # stop_sched: detaches (SIGINT, must exit 0) and appends the session's cost
-# and counters to daemon.tsv.
+# and counters to daemon.tsv; exit=gone when the scheduler died before.
 stop_sched() {
 	[ -n "$SCHED_PID" ] || return 0
 	_window=$(since "$SCHED_T0")
-	_stat1=$(proc_stat "$SCHED_PID")
-	_hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SCHED_PID/status" 2>/dev/null)
-	_rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SCHED_PID/status" 2>/dev/null)
-	STATUS_JSON=
-	! is_rustland || STATUS_JSON=$("$CTL" status --json 2>&1) || log "scx-rustlandctl status --json failed: $STATUS_JSON"
-	kill -INT "$SCHED_PID"
+	_stat1='' _hwm='' _rss='' STATUS_JSON=''
+	if kill -0 "$SCHED_PID" 2>/dev/null; then
+		_stat1=$(proc_stat "$SCHED_PID")
+		_hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SCHED_PID/status" 2>/dev/null)
+		_rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SCHED_PID/status" 2>/dev/null)
+		! is_rustland || STATUS_JSON=$("$CTL" status --json 2>&1) || log "scx-rustlandctl status --json failed: $STATUS_JSON"
+		kill -INT "$SCHED_PID"
+	fi
 	wait "$SCHED_PID"
 	_rc=$?
-	[ "$_rc" -eq 0 ] || fail "$SCHED rep $REP: exited with status $_rc"
-	# Every ejection is logged by the daemon (and by the peers as an exit).
-	_ejections=$(grep -c -i 'ejected' "$SCHED_LOG")
-	# shellcheck disable=SC2086 # two "cpu minflt majflt" triples
-	set -- $SCHED_STAT0 $_stat1
-	printf 'rep=%s sched=%s exit=%s window_s=%s cpu_ms=%s minflt=%s majflt=%s hwm_kb=%s rss_kb=%s tasks=%s page_faults=%s starved=%s congested=%s user=%s kernel=%s ejections=%s ncpu=%s\n' \
-		"$REP" "$SCHED" "$_rc" "$_window" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" "${_hwm:-na}" "${_rss:-na}" \
+	if [ -z "$_stat1" ]; then
+		_rc=gone
+		fail "$SCHED rep $REP: the scheduler was gone before the end of its session"
+	elif [ "$_rc" -ne 0 ]; then
+		fail "$SCHED rep $REP: exited with status $_rc"
+	fi
+	# Every ejection is in the kernel log; a detach by SIGINT says
+	# "unregistered from user space".
+	_ejections=$(dmesg | tail -n +"$((DMESG_MARK + 1))" | grep 'sched_ext: BPF scheduler' |
+		grep -c -v 'unregistered from user space')
+	_cost="cpu_ms=na minflt=na majflt=na"
+	if [ -n "$_stat1" ]; then
+		# shellcheck disable=SC2086 # two "cpu minflt majflt" triples
+		set -- $SCHED_STAT0 $_stat1
+		_cost="cpu_ms=$(($4 - $1)) minflt=$(($5 - $2)) majflt=$(($6 - $3))"
+	fi
+	printf 'rep=%s sched=%s exit=%s window_s=%s %s hwm_kb=%s rss_kb=%s tasks=%s page_faults=%s starved=%s congested=%s user=%s kernel=%s ejections=%s ncpu=%s\n' \
+		"$REP" "$SCHED" "$_rc" "$_window" "$_cost" "${_hwm:-na}" "${_rss:-na}" \
 		"$(counter tasks)" "$(counter page_faults)" "$(counter starved)" "$(counter congested)" \
 		"$(counter user_dispatches)" "$(counter kernel_dispatches)" "$_ejections" "$NCPU" >>"$OUT/daemon.tsv"
 	SCHED_PID=
