@@ -267,7 +267,7 @@ stop_sched() {
 	fi
 	# Every ejection is in the kernel log; a detach by SIGINT says
 	# "unregistered from user space".
-	_ejections=$(dmesg | tail -n +"$((DMESG_MARK + 1))" | grep 'sched_ext: BPF scheduler' |
+	_ejections=$(dmesg | tail -n +"$((DMESG_MARK + 1))" | grep 'sched_ext: BPF scheduler ".*" disabled' |
 		grep -c -v 'unregistered from user space')
 	_cost="cpu_ms=na minflt=na majflt=na"
 	if [ -n "$_stat1" ]; then
