@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
-# run.sh - the benchmark suite: EEVDF, scx-rustland (default, held through
-# D-Bus, -u) side by side in one run, every workload with and without
-# background load; then the results table and the latency plots.
+# run.sh - the benchmark suite: EEVDF, scx-rustland (nothing held, and the
+# latency tools held through D-Bus) and the kernel's example schedulers side
+# by side in one boot, in a rotated order (bench/vm/suite.sh); then the
+# results table with confidence intervals and the latency plots
+# (bench/report.py).
 #
-# By default it boots the Debian sched_ext kernel under QEMU (tests/vm/) with
-# bench/vm/suite-init.sh as /init. With --host it runs bench/vm/suite.sh on
-# this machine, which must have sched_ext and nothing attached (root).
+# By default it boots the Debian sched_ext kernel under QEMU (tests/vm/,
+# multi-threaded TCG) with bench/vm/suite-init.sh as /init, the build disk of
+# bench/vm/build-rootfs.sh and the peers of bench/peers.sh (both cached).
+# With --host it runs bench/vm/suite.sh on this machine, which must have
+# sched_ext and nothing attached (root; the build disk is loop-mounted).
 #
 # Usage: bench/run.sh [options]
-#   --quick          smoke mode: 1 repetition, short workloads (about 3 min
-#                    of guest time); results under build/bench/smoke/
-#   --reps N         repetitions (default 3)
-#   --seconds N      seconds of each frameloop and cyclictest run (default 4)
-#   --scheds LIST    schedulers, comma-separated (default eevdf,rustland,held,user)
+#   --quick          smoke mode: 1 repetition, 2-s latency phases, short
+#                    tools, schedulers eevdf,rustland,held (about 4 min);
+#                    results under build/bench/smoke/
+#   --reps N         repetitions (default 10)
+#   --seconds N      seconds of each latency phase (default 15)
+#   --scheds LIST    schedulers, comma-separated, from eevdf, rustland,
+#                    held, user, scx_simple, scx_qmap
+#                    (default eevdf,rustland,held,scx_simple)
 #   --out DIR        results directory (default bench/results/<UTC date>)
 #   --host           run here instead of in the VM
 #   --build DIR      build tree with scx-rustland, scx-rustlandctl and
 #                    frameloop (default build/; they are built there first)
-#   --timeout SECS   VM timeout (default 3000)
-#   --check          exit 1 unless every scheduler/load/workload cell of the
-#                    table is filled from a clean run (the ctest smoke test)
+#   --timeout SECS   VM timeout (default 5400)
+#   --check          exit 1 unless every scheduler/phase cell of the table
+#                    is filled from a clean run (the ctest smoke test)
 #   -h, --help       this help
 #
-# Output in the results directory: results.md (the table), *.png (plots),
-# data/ (everything the suite wrote: raw latencies, tool outputs, daemon
-# logs), serial.log (VM). Exit status: 0 when every run was clean.
+# Output in the results directory: results.md (the table), runs.csv (every
+# phase's numbers), *.png (plots): the summary to commit; data/ (everything
+# the suite wrote) and serial.log (VM) stay out of git. Exit status: 0 when
+# every phase was clean.
 set -euo pipefail
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -34,13 +42,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 vm=$top/tests/vm
 
-quick=0 reps=3 seconds=4 scheds=eevdf,rustland,held,user out="" host=0 bld=$top/build timeout_s=3000 check=0
+default_scheds=eevdf,rustland,held,scx_simple
+quick=0 reps=10 seconds=15 scheds=$default_scheds out="" host=0 bld=$top/build timeout_s=5400 check=0
 while (($#)); do
 	case $1 in
 	--quick) quick=1 ;;
 	--reps) reps=${2:?--reps needs a number}; shift ;;
 	--seconds) seconds=${2:?--seconds needs a number}; shift ;;
-	--scheds) scheds=${2:?--scheds needs a list}; shift ;;
+	--scheds) scheds=${2:?--scheds needs a list}; scheds_given=1; shift ;;
 	--out) out=${2:?--out needs a directory}; shift ;;
 	--host) host=1 ;;
 	--build) bld=${2:?--build needs a directory}; shift ;;
@@ -55,14 +64,17 @@ done
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive integer, got '$timeout_s'"
 for s in ${scheds//,/ }; do
-	case $s in eevdf | rustland | held | user) ;; *) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, user)" ;; esac
+	case $s in eevdf | rustland | held | user | scx_simple | scx_qmap) ;;
+	*) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, user, scx_simple, scx_qmap)" ;;
+	esac
 done
 
 # The knobs of suite.sh (bench/vm/suite.sh documents them).
-knobs=(reps="$reps" scheds="$scheds" fl_s="$seconds" cyc_s="$seconds")
+knobs=(reps="$reps" scheds="$scheds" lat_s="$seconds")
 if ((quick)); then
 	reps=1
-	knobs=(reps=1 scheds="$scheds" fl_s=1 cyc_s=1 pipe=200 msg=2 hb=5 build_targets=24)
+	((${scheds_given:-0})) || scheds=eevdf,rustland,held
+	knobs=(reps=1 scheds="$scheds" lat_s=2 hog_s=1 pipe=500 msg=2 hb=5 build_goal="lcorolib.o,lutf8lib.o")
 	out=${out:-$top/build/bench/smoke}
 fi
 out=${out:-$top/bench/results/$(date -u +%Y-%m-%d)}
@@ -82,6 +94,15 @@ daemon=$bld/src/scx-rustland
 frameloop=$bld/bench/frameloop/frameloop
 ctl=$(find "$bld" -name scx-rustlandctl -type f -perm -u+x 2>/dev/null | head -n1 || true)
 ((need_held == 0)) || [[ -n $ctl ]] || die "scx-rustlandctl was not built (the held variant needs it)"
+peer_bins=()
+for s in ${scheds//,/ }; do
+	case $s in scx_*)
+		peer_dir=${peer_dir:-$("$here/peers.sh")} || die "bench/peers.sh failed"
+		peer_bins+=("$peer_dir/$s")
+		;;
+	esac
+done
+build_img=$("$here/vm/build-rootfs.sh") || die "bench/vm/build-rootfs.sh failed"
 # The bus policy of the source tree the binaries were built from.
 src_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$bld/CMakeCache.txt")
 dbus_policy=${src_dir:-$top}/dbus/org.scx.Rustland1.conf
@@ -97,8 +118,13 @@ rc=0
 if ((host)); then
 	[[ -d /sys/kernel/sched_ext ]] || die "--host: this kernel has no sched_ext (/sys/kernel/sched_ext missing)"
 	((EUID == 0)) || die "--host: run as root (the scheduler needs CAP_BPF and CAP_SYS_ADMIN)"
+	# The build disk, read-only, as in the VM; the peers found on PATH.
+	bld_root=$(mktemp -d "${TMPDIR:-/tmp}/scx-bench-bld.XXXXXX")
+	trap 'umount -R "$bld_root" 2>/dev/null; rmdir "$bld_root"' EXIT
+	mount -o loop,ro "$build_img" "$bld_root" || die "--host: cannot loop-mount $build_img"
 	env_args=(SUITE_OUT="$out/data" SUITE_LIB="$vm/guest-lib.sh" SUITE_RL="$daemon" SUITE_FRAMELOOP="$frameloop"
-		SUITE_CTL="${ctl:-scx-rustlandctl}")
+		SUITE_CTL="${ctl:-scx-rustlandctl}" SUITE_BUILD_ROOT="$bld_root" SUITE_BUILD_MK="$here/vm/build.mk"
+		PATH="${peer_dir:+$peer_dir:}$PATH")
 	for k in "${knobs[@]}"; do
 		key=${k%%=*} val=${k#*=}
 		env_args+=("SUITE_${key^^}=${val//,/ }")
@@ -111,21 +137,26 @@ else
 	. "$env_file"
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/scx-bench.XXXXXX")
 	trap 'rm -rf "$stage"' EXIT
-	# virtio_blk is a module in Debian's kernel: the results disk needs it.
+	# The disks need virtio_blk, and the build disk ext4 (with what it
+	# depends on); modules of Debian's kernel, unless built in.
 	mkdir -p "$stage/modules"
 	: >"$stage/modules/order"
-	if ! grep -q '/virtio_blk.ko$' "$MODULES/modules.builtin"; then
-		f=$(compgen -G "$MODULES/kernel/drivers/block/virtio_blk.ko*" | head -n1) || die "virtio_blk module not found in $MODULES"
+	for m in drivers/block/virtio_blk lib/crc/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4; do
+		name=${m##*/}
+		! grep -q "/$name.ko\$" "$MODULES/modules.builtin" || continue
+		f=$(compgen -G "$MODULES/kernel/$m.ko*" | head -n1) || die "module $m not found in $MODULES"
 		case $f in
 		*.xz) xz -dc "$f" ;; *.zst) zstd -qdc "$f" ;; *.gz) gzip -dc "$f" ;; *) cat "$f" ;;
-		esac >"$stage/modules/virtio_blk.ko"
-		echo virtio_blk.ko >>"$stage/modules/order"
-	fi
+		esac >"$stage/modules/$name.ko"
+		echo "$name.ko" >>"$stage/modules/order"
+	done
 	initrd_args=(-o "$out/initramfs.cpio.zst" -i "$here/vm/suite-init.sh"
-		-b "$daemon" -b "$frameloop" -b "$(command -v make)" -b "$(command -v dbus-daemon)"
+		-b "$daemon" -b "$frameloop" -b "$(command -v dbus-daemon)"
 		-f "$stage/modules:/" -f "$here/vm/suite.sh:/usr/lib/scx-vm/suite.sh"
+		-f "$here/vm/build.mk:/usr/lib/scx-vm/build.mk"
 		-f "$here/vm/dbus-system.conf:/etc/dbus-1/bench-system.conf")
 	[[ -z $ctl ]] || initrd_args+=(-b "$ctl")
+	for p in "${peer_bins[@]}"; do initrd_args+=(-b "$p"); done
 	[[ ! -f $dbus_policy ]] || initrd_args+=(-f "$dbus_policy:/etc/dbus-1/system.d/org.scx.Rustland1.conf")
 	"$vm/mkinitramfs.sh" "${initrd_args[@]}"
 	disk=$out/results-disk.img
@@ -133,13 +164,13 @@ else
 	truncate -s 64M "$disk"
 	kargs="bench_watchdog=$((timeout_s - 60))"
 	for k in "${knobs[@]}"; do kargs+=" bench_$k"; done
-	"$vm/boot.sh" -q -i "$out/initramfs.cpio.zst" -d "$disk" -l "$out/serial.log" -t "$timeout_s" -s 2 \
+	"$vm/boot.sh" -q -i "$out/initramfs.cpio.zst" -d "$disk" -r "$build_img" -l "$out/serial.log" -t "$timeout_s" -s 2 \
 		-k "$env_file" -a "$kargs" || rc=$?
 	tar -x -f "$disk" -C "$out/data" 2>/dev/null || log "no results archive on the disk (guest status $rc)"
 	rm -f "$disk" "$out/initramfs.cpio.zst"
 	grep -a -E '^(FAIL|PASS):' "$out/serial.log" | tr -d '\r' >&2 || true
 	kernel_desc="$KERNEL_RELEASE ($KERNEL_PACKAGE $KERNEL_VERSION) under QEMU $(qemu-system-x86_64 --version |
-		sed -n '1s/.*version \([^ ]*\).*/\1/p') TCG, 2 vCPUs, 2 GiB"
+		sed -n '1s/.*version \([^ ]*\).*/\1/p') TCG (${SCX_VM_ACCEL:-tcg,thread=multi}), 2 vCPUs, 2 GiB"
 fi
 b1=$(host_busy) k1=$(kids_cpu) w1=$(date +%s.%N)
 hz=$(getconf CLK_TCK)
@@ -150,9 +181,9 @@ wall=$(awk -v w0="$w0" -v w1="$w1" 'BEGIN { printf "%.0f", w1 - w0 }')
 
 cmd="bench/run.sh"
 ((quick)) && cmd+=" --quick"
-((quick)) || [[ $reps == 3 ]] || cmd+=" --reps $reps"
-((quick)) || [[ $seconds == 4 ]] || cmd+=" --seconds $seconds"
-[[ $scheds == eevdf,rustland,held,user ]] || cmd+=" --scheds $scheds"
+((quick)) || [[ $reps == 10 ]] || cmd+=" --reps $reps"
+((quick)) || [[ $seconds == 15 ]] || cmd+=" --seconds $seconds"
+[[ $scheds == "$default_scheds" ]] || ((quick && !${scheds_given:-0})) || cmd+=" --scheds $scheds"
 ((host)) && cmd+=" --host"
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')
 [[ -z $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null || true) ]] || commit+=" + uncommitted changes"
