@@ -389,7 +389,51 @@ void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProbl
     }
 }
 
-void parse_into(Loaded& out, const fs::path& file, std::string_view text, std::vector<std::string>& problems) {
+// The length of the well-formed non-ASCII UTF-8 character `text` starts
+// with; 0 if it starts with anything else.
+std::size_t non_ascii_length(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    std::size_t length = 0;
+    unsigned char low = 0x80;  // bounds of the second byte (no overlong forms, no surrogates)
+    unsigned char high = 0xBF;
+    if (byte(0) >= 0xC2 && byte(0) <= 0xDF) {
+        length = 2;
+    } else if (byte(0) >= 0xE0 && byte(0) <= 0xEF) {
+        length = 3;
+        low = byte(0) == 0xE0 ? 0xA0 : low;
+        high = byte(0) == 0xED ? 0x9F : high;
+    } else if (byte(0) >= 0xF0 && byte(0) <= 0xF4) {
+        length = 4;
+        low = byte(0) == 0xF0 ? 0x90 : low;
+        high = byte(0) == 0xF4 ? 0x8F : high;
+    }
+    if (length == 0 || text.size() < length || byte(1) < low || byte(1) > high)
+        return 0;
+    for (std::size_t i = 2; i < length; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xBF)
+            return 0;
+    return length;
+}
+
+// toml++ 3.3.0 (Debian 12's) reaches __builtin_unreachable() on some non-ASCII
+// characters where whitespace may come (upstream issues #190 and #295; found
+// by tests/fuzz), so it is given none: each well-formed non-ASCII character
+// becomes '?', which TOML accepts exactly where it accepts those (comments,
+// strings) and which keeps every line and column number. No value of ours
+// can hold one. Malformed UTF-8 is left for toml++ to refuse.
+std::string without_non_ascii(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty()) {
+        const std::size_t length = static_cast<unsigned char>(text[0]) < 0x80 ? 0 : non_ascii_length(text);
+        out += length ? '?' : text[0];
+        text.remove_prefix(length ? length : 1);
+    }
+    return out;
+}
+
+void parse_into(Loaded& out, const fs::path& file, std::string_view original, std::vector<std::string>& problems) {
+    const std::string text = without_non_ascii(original);
     toml::table root;
     try {
         root = toml::parse(text, file.string());

@@ -640,6 +640,25 @@ TEST_F(Config, ErrorsDoNotQuoteTheFilesText) {
                                              "(key 'scheduler.slice_boost')");
 }
 
+// toml++ 3.3.0 reaches __builtin_unreachable() on some of these where
+// whitespace may come; the sanitizer build (fuzz) catches that.
+TEST_F(Config, NonAsciiCharactersWorkInCommentsAndAreErrorsElsewhere) {
+    write(main_, "# Réglages\n[scheduler]\nslice_us = 6000 # für Spiele — 6 ms\n");
+    EXPECT_EQ(load_all().settings.slice_us, 6000u);
+
+    write(main_, "[scheduler]\nslice_us = 6000 \xd1\xb0\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:17: invalid TOML (key-value pair): expected a comment or whitespace "
+                                             "(key 'scheduler.slice_us')");
+    write(main_, "[scheduler]\nslice_us\xd1\xb0 = 6000\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:9: invalid TOML (key-value pair): expected '=' "
+                                             "(key 'scheduler.slice_us')");
+    write(main_, "[scheduler]\nordering = \"déadline\"\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:12: scheduler.ordering: expected \"deadline\" or \"vruntime\"");
+    // Malformed UTF-8 is toml++'s to refuse.
+    write(main_, "# \xff\n");
+    EXPECT_EQ(load_error(), main_.string() + ":1:2: invalid TOML");
+}
+
 TEST_F(Config, UnknownKeyIsShownOnOneLineAndShortened) {
     write(main_, "[scheduler]\n\"bad\\nkey\\u001b[31m\" = 1\n\"" + std::string(100, 'k') + "\" = 2\n");
     try {
