@@ -260,9 +260,14 @@ TEST_F(Config, BuiltInDefaults) {
 
 TEST_F(Config, PackagedFileYieldsTheDefaults) {
     ASSERT_TRUE(fs::exists(kPackagedFile)) << kPackagedFile;
-    const Loaded l = load(kPackagedFile, true, {});
+    // A copy: the checkout's owner and mode need not be those of the installed file.
+    std::ifstream in(kPackagedFile);
+    std::stringstream text;
+    text << in.rdbuf();
+    write(main_, text.str());
+    const Loaded l = load(main_, true, {});
     EXPECT_EQ(l.settings, Settings{});
-    EXPECT_EQ(l.files, std::vector<fs::path>{kPackagedFile});
+    EXPECT_EQ(l.files, std::vector<fs::path>{main_});
 }
 
 // Uncommenting every "#key = value" line of the packaged file must set every
