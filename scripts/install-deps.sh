@@ -9,10 +9,12 @@ set -euo pipefail
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
+# libclang-rt-19-dev: clang's sanitizer and libFuzzer runtimes (test.sh's sanitizer pass).
 build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-dev
 	libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
 	googletest libgtest-dev libgmock-dev libbenchmark-dev
-	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc nlohmann-json3-dev)
+	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc nlohmann-json3-dev
+	libclang-rt-19-dev)
 # Packaging: the .deb and .rpm builds and their linters.
 pkg_pkgs=(dpkg-dev lintian rpm rpmlint)
 # debhelper >= 13.11.6 handles units in /usr/lib/systemd/system (debian/control).

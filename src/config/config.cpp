@@ -6,12 +6,17 @@
 // TOML_SHARED_LIB=1: Debian ships toml++ compiled, as a shared library.
 #include <toml++/toml.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
-#include <system_error>
+
+#include "common/unique_fd.h"
 
 namespace rustland::config {
 
@@ -134,7 +139,7 @@ struct Assign {
             return expected("a string");
         const auto ordering = parse_ordering(v->get());
         if (!ordering)
-            return fmt::format("'{}' is not one of \"deadline\", \"vruntime\"", v->get());
+            return "expected \"deadline\" or \"vruntime\"";
         s.*m = *ordering;
         return {};
     }
@@ -171,21 +176,63 @@ std::string suggestion(std::string_view unknown) {
     return best ? fmt::format(" (did you mean '{}'?)", best->name) : std::string{};
 }
 
-// Line `line` (1-based) of `text`, trimmed, shortened and made printable, to
-// show with a syntax error.
-std::string excerpt(std::string_view text, std::uint32_t line) {
+// A name from a file (an unknown key or section) as it may appear in a
+// message: printable ASCII, anything else escaped, at most 64 bytes of it, so
+// that it can neither break the message's line nor carry a file's text.
+std::string shown(std::string_view name) {
+    constexpr std::size_t kMaxShown = 64;
+    std::string out;
+    for (const char c : name.substr(0, kMaxShown)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte < 0x7f && c != '\\')
+            out += c;
+        else
+            out += fmt::format("\\x{:02x}", byte);
+    }
+    return name.size() > kMaxShown ? out + "..." : out;
+}
+
+// The key assigned on line `line` (1-based) of `text`, if it is one of ours
+// (as "section.key" or, leaves being unique, as its leaf).
+const Key* key_on_line(std::string_view text, std::uint32_t line) {
     for (std::uint32_t n = 1; n < line && !text.empty(); ++n) {
         const auto eol = text.find('\n');
         text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
     }
-    text = text.substr(0, text.find('\n'));
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos)
-        return {};
-    text = text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
-    std::string out(text.substr(0, 60));
-    std::replace_if(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, '?');
-    return text.size() > 60 ? out + "..." : out;
+    text.remove_prefix(std::min(text.size(), text.find_first_not_of(" \t")));
+    const auto bare = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    };
+    const std::string_view name(text.begin(), std::find_if_not(text.begin(), text.end(), bare));
+    if (const Key* key = find_key(name))
+        return key;
+    const auto all = keys();
+    const auto it = std::find_if(all.begin(), all.end(), [&](const Key& k) { return k.leaf() == name; });
+    return it == all.end() ? nullptr : &*it;
+}
+
+// A TOML syntax error, without the file's text: toml++'s descriptions quote
+// what they saw ("saw 'tru'", "'x' could not be interpreted", key names), so
+// only what it was parsing and what it expected are kept, with the key of that
+// line when it is one of ours.
+std::string syntax_problem(const fs::path& file, std::string_view text, const toml::parse_error& e) {
+    constexpr std::string_view kPrefix = "Error while parsing ";
+    std::string what = "invalid TOML";
+    if (std::string_view d = e.description(); d.starts_with(kPrefix)) {
+        d.remove_prefix(kPrefix.size());
+        const auto colon = d.find(": ");
+        const std::string_view scope = d.substr(0, colon);
+        std::string_view reason = colon == std::string_view::npos ? std::string_view{} : d.substr(colon + 2);
+        // "expected X, saw Y": X is toml++'s own text, Y the file's.
+        reason = reason.substr(0, reason.find(", saw"));
+        if (!reason.starts_with("expected "))
+            reason = reason.substr(0, reason.find('\''));
+        reason = reason.substr(0, reason.find_last_not_of(' ') + 1);
+        what = fmt::format("invalid TOML ({}){}{}", shown(scope), reason.empty() ? "" : ": ", shown(reason));
+    }
+    const Key* key = key_on_line(text, e.source().begin.line);
+    return fmt::format("{}: {}{}", at(file, e.source()), what,
+                       key ? fmt::format(" (key '{}')", key->name) : std::string{});
 }
 
 bool is_section(std::string_view name) {
@@ -204,29 +251,74 @@ enum class ReadStatus { Ok, Missing, Failed };
 // Far above any real configuration; stops `--config /dev/zero` from eating memory.
 constexpr std::size_t kMaxFileSize = 1 << 20;
 
-ReadStatus read_text(const fs::path& file, std::string& text, std::string& error) {
-    errno = 0;
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
-    if (!f) {
+std::string_view kind_of(mode_t mode) {
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    return "a special file";
+}
+
+// A file to read: `name`, relative to the open directory `dir` (AT_FDCWD for
+// a path), `path` in messages. Drop-ins must not be symbolic links: what
+// config.d lists is then exactly what is applied, and its trusted owner alone
+// decides that (a link could apply a file outside it that nobody meant as
+// configuration, and report its text's errors to a Reload caller).
+struct FileRef {
+    int dir;
+    fs::path name;
+    fs::path path;
+    bool dropin;
+};
+
+// What is checked is the file opened (fstat on its descriptor), not the path,
+// so nothing can be swapped in between. O_NONBLOCK: opening a FIFO or a
+// device must not block the control thread; it is refused before any read.
+ReadStatus read_text(const FileRef& file, std::string& text, std::string& error) {
+    const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (file.dropin ? O_NOFOLLOW : 0);
+    const UniqueFd fd(::openat(file.dir, file.name.c_str(), flags));
+    if (!fd) {
         if (errno == ENOENT)
             return ReadStatus::Missing;
-        error = std::strerror(errno);
+        error = file.dropin && errno == ELOOP
+                    ? "is a symbolic link; a drop-in must be a regular file (copy it here instead)"
+                    : fmt::format("cannot open: {}", std::strerror(errno));
         return ReadStatus::Failed;
     }
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0) {
+        error = fmt::format("cannot stat: {}", std::strerror(errno));
+        return ReadStatus::Failed;
+    }
+    if (!S_ISREG(status.st_mode)) {
+        error = fmt::format("is {}, not a regular file", kind_of(status.st_mode));
+        return ReadStatus::Failed;
+    }
+    if (error = ownership_problem(status, ::geteuid()); !error.empty())
+        return ReadStatus::Failed;
     char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
-        text.append(buf, n);
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n == 0)
+            return ReadStatus::Ok;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            error = fmt::format("cannot read: {}", std::strerror(errno));
+            return ReadStatus::Failed;
+        }
+        text.append(buf, static_cast<std::size_t>(n));
         if (text.size() > kMaxFileSize) {
-            error = fmt::format("larger than {} bytes", kMaxFileSize);
+            error = fmt::format("cannot read: larger than {} bytes", kMaxFileSize);
             return ReadStatus::Failed;
         }
     }
-    if (std::ferror(f.get())) {
-        error = std::strerror(errno ? errno : EIO);
-        return ReadStatus::Failed;
-    }
-    return ReadStatus::Ok;
 }
 
 // Problems of one file, reported in the order of their position in it (toml++
@@ -268,7 +360,7 @@ void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProbl
                 std::string hint = suggestion(section);
                 if (hint.empty())
                     hint = " (keys belong in [scheduler], [logging] or [dbus])";
-                problems.add(section_key.source(), fmt::format("unknown key '{}'{}", section, hint));
+                problems.add(section_key.source(), fmt::format("unknown key '{}'{}", shown(section), hint));
             }
             continue;
         }
@@ -277,14 +369,14 @@ void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProbl
             for (const Key& key : keys())
                 if (hint.empty() && edit_distance(section, key.section()) <= 2)
                     hint = fmt::format(" (did you mean '[{}]'?)", key.section());
-            problems.add(section_key.source(), fmt::format("unknown section '[{}]'{}", section, hint));
+            problems.add(section_key.source(), fmt::format("unknown section '[{}]'{}", shown(section), hint));
             continue;
         }
         for (auto&& [key_name, node] : *section_node.as_table()) {
             const std::string name = section + "." + std::string(key_name.str());
             const Key* key = find_key(name);
             if (!key) {
-                problems.add(key_name.source(), fmt::format("unknown key '{}'{}", name, suggestion(name)));
+                problems.add(key_name.source(), fmt::format("unknown key '{}'{}", shown(name), suggestion(name)));
                 continue;
             }
             if (auto problem = std::visit(Assign{out.settings, *key, node}, key->field); !problem.empty()) {
@@ -297,27 +389,56 @@ void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProbl
     }
 }
 
-void load_file(Loaded& out, const fs::path& file, bool required, std::vector<std::string>& problems) {
-    std::string text;
-    std::string error;
-    switch (read_text(file, text, error)) {
-    case ReadStatus::Missing:
-        if (required)
-            problems.push_back(fmt::format("{}: no such file", file.string()));
-        return;
-    case ReadStatus::Failed:
-        problems.push_back(fmt::format("{}: cannot read: {}", file.string(), error));
-        return;
-    case ReadStatus::Ok:
-        break;
+// The length of the well-formed non-ASCII UTF-8 character `text` starts
+// with; 0 if it starts with anything else.
+std::size_t non_ascii_length(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    std::size_t length = 0;
+    unsigned char low = 0x80;  // bounds of the second byte (no overlong forms, no surrogates)
+    unsigned char high = 0xBF;
+    if (byte(0) >= 0xC2 && byte(0) <= 0xDF) {
+        length = 2;
+    } else if (byte(0) >= 0xE0 && byte(0) <= 0xEF) {
+        length = 3;
+        low = byte(0) == 0xE0 ? 0xA0 : low;
+        high = byte(0) == 0xED ? 0x9F : high;
+    } else if (byte(0) >= 0xF0 && byte(0) <= 0xF4) {
+        length = 4;
+        low = byte(0) == 0xF0 ? 0x90 : low;
+        high = byte(0) == 0xF4 ? 0x8F : high;
     }
+    if (length == 0 || text.size() < length || byte(1) < low || byte(1) > high)
+        return 0;
+    for (std::size_t i = 2; i < length; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xBF)
+            return 0;
+    return length;
+}
+
+// toml++ 3.3.0 (Debian 12's) reaches __builtin_unreachable() on some non-ASCII
+// characters where whitespace may come (upstream issues #190 and #295; found
+// by tests/fuzz), so it is given none: each well-formed non-ASCII character
+// becomes '?', which TOML accepts exactly where it accepts those (comments,
+// strings) and which keeps every line and column number. No value of ours
+// can hold one. Malformed UTF-8 is left for toml++ to refuse.
+std::string without_non_ascii(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty()) {
+        const std::size_t length = static_cast<unsigned char>(text[0]) < 0x80 ? 0 : non_ascii_length(text);
+        out += length ? '?' : text[0];
+        text.remove_prefix(length ? length : 1);
+    }
+    return out;
+}
+
+void parse_into(Loaded& out, const fs::path& file, std::string_view original, std::vector<std::string>& problems) {
+    const std::string text = without_non_ascii(original);
     toml::table root;
     try {
         root = toml::parse(text, file.string());
     } catch (const toml::parse_error& e) {
-        const std::string line = excerpt(text, e.source().begin.line);
-        problems.push_back(fmt::format("{}: {}{}", at(file, e.source()), e.description(),
-                                       line.empty() ? std::string{} : fmt::format(" (in: {})", line)));
+        problems.push_back(syntax_problem(file, text, e));
         return;
     }
     out.files.push_back(file);
@@ -326,24 +447,69 @@ void load_file(Loaded& out, const fs::path& file, bool required, std::vector<std
     found.move_to(problems);
 }
 
-// The *.toml regular files (or links to them) of `dir`, sorted by file name.
-std::vector<fs::path> dropins(const fs::path& dir, std::vector<std::string>& problems) {
-    std::vector<fs::path> files;
-    std::error_code ec;
-    fs::directory_iterator it(dir, ec);
-    if (ec == std::errc::no_such_file_or_directory)
-        return files;
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        std::error_code type_ec;
-        if (it->path().extension() == ".toml" && it->is_regular_file(type_ec))
-            files.push_back(it->path());
+void load_file(Loaded& out, const FileRef& file, bool required, std::vector<std::string>& problems) {
+    std::string text;
+    std::string error;
+    switch (read_text(file, text, error)) {
+    case ReadStatus::Missing:
+        if (required)
+            problems.push_back(fmt::format("{}: no such file", file.path.string()));
+        return;
+    case ReadStatus::Failed:
+        problems.push_back(fmt::format("{}: {}", file.path.string(), error));
+        return;
+    case ReadStatus::Ok:
+        break;
     }
-    if (ec)
-        problems.push_back(fmt::format("{}: cannot list: {}", dir.string(), ec.message()));
-    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-        return a.filename().native() < b.filename().native();
-    });
-    return files;
+    parse_into(out, file.path, text, problems);
+}
+
+struct Dropins {
+    UniqueFd dir;                    // the drop-ins are opened relative to it
+    std::vector<std::string> names;  // of the *.toml entries, sorted
+};
+
+// The *.toml entries of `dir`, if it is trusted (checked on the directory
+// opened, like the files).
+Dropins dropins(const fs::path& dir, std::vector<std::string>& problems) {
+    Dropins out;
+    out.dir = UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!out.dir) {
+        if (errno != ENOENT)
+            problems.push_back(fmt::format("{}: cannot list: {}", dir.string(), std::strerror(errno)));
+        return out;
+    }
+    struct stat status {};
+    if (::fstat(out.dir.get(), &status) != 0) {
+        problems.push_back(fmt::format("{}: cannot stat: {}", dir.string(), std::strerror(errno)));
+        return out;
+    }
+    if (auto problem = ownership_problem(status, ::geteuid()); !problem.empty()) {
+        problems.push_back(fmt::format("{}: {}", dir.string(), problem));
+        return out;
+    }
+    // The listing owns a copy of the descriptor; the original stays for openat().
+    const int copy = ::fcntl(out.dir.get(), F_DUPFD_CLOEXEC, 0);
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(copy < 0 ? nullptr : ::fdopendir(copy), &::closedir);
+    if (!listing) {
+        const int error = errno;
+        if (copy >= 0)
+            ::close(copy);
+        problems.push_back(fmt::format("{}: cannot list: {}", dir.string(), std::strerror(error)));
+        return out;
+    }
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(listing.get());
+        if (!entry)
+            break;
+        if (fs::path(entry->d_name).extension() == ".toml")
+            out.names.emplace_back(entry->d_name);
+    }
+    if (errno != 0)
+        problems.push_back(fmt::format("{}: cannot list: {}", dir.string(), std::strerror(errno)));
+    std::sort(out.names.begin(), out.names.end());
+    return out;
 }
 
 }  // namespace
@@ -395,16 +561,40 @@ Loaded load(const fs::path& main_file, bool main_required, const fs::path& dropi
     Loaded out = defaults();
     std::vector<std::string> problems;
     if (!main_file.empty())
-        load_file(out, main_file, main_required, problems);
+        load_file(out, FileRef{AT_FDCWD, main_file, main_file, false}, main_required, problems);
     else if (main_required)
         problems.emplace_back("no configuration file given");
-    if (!dropin_dir.empty())
-        for (const auto& file : dropins(dropin_dir, problems))
-            load_file(out, file, true, problems);
+    if (!dropin_dir.empty()) {
+        const Dropins found = dropins(dropin_dir, problems);
+        for (const auto& name : found.names)
+            load_file(out, FileRef{found.dir.get(), name, dropin_dir / name, true}, true, problems);
+    }
     if (!problems.empty())
         throw Error(std::move(problems));
     validate(out);
     return out;
+}
+
+Loaded parse(std::string_view text, const fs::path& name) {
+    Loaded out = defaults();
+    std::vector<std::string> problems;
+    parse_into(out, name, text, problems);
+    if (!problems.empty())
+        throw Error(std::move(problems));
+    validate(out);
+    return out;
+}
+
+std::string ownership_problem(const struct stat& status, uid_t reader) {
+    if (status.st_uid != 0 && status.st_uid != reader)
+        return fmt::format("owned by uid {}, not by root", status.st_uid);
+    const bool by_group = status.st_mode & S_IWGRP;
+    const bool by_others = status.st_mode & S_IWOTH;
+    if (!by_group && !by_others)
+        return {};
+    return fmt::format("writable by {} (mode {:04o}); only its owner may write it",
+                       by_group && by_others ? "its group and others" : by_group ? "its group" : "others",
+                       status.st_mode & 07777);
 }
 
 void overlay(Loaded& loaded, const Settings& cli, const std::set<std::string>& given) {

@@ -6,6 +6,9 @@
 // Pure C++ and file reading: nothing here touches the scheduler or BPF.
 #pragma once
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -43,6 +46,9 @@ struct Loaded {
 };
 
 // Every problem found, one line each: "file:line:col: key: what is wrong".
+// None quotes a file's text (a Reload caller gets them): a problem names the
+// key (escaped and shortened if unknown) and shows a value only as the number
+// it was parsed to.
 class Error : public std::runtime_error {
 public:
     explicit Error(std::vector<std::string> problems);
@@ -55,12 +61,26 @@ private:
 // The built-in defaults, every origin Origin::Kind::Default.
 Loaded defaults();
 
-// Reads main_file, then every *.toml regular file of dropin_dir in lexical
-// order of file name. A missing main_file is fine unless main_required; a
-// missing dropin_dir (or an empty path) is fine. Reports every problem of
-// every file at once. Throws Error.
+// Reads main_file, then every *.toml file of dropin_dir in lexical order of
+// file name. A missing main_file is fine unless main_required; a missing
+// dropin_dir (or an empty path) is fine. Every file read must be a regular
+// file (a FIFO or a device is refused without blocking), trusted as
+// ownership_problem() says, and a drop-in must not be a symbolic link; so
+// must dropin_dir be trusted. Reports every problem of every file at once.
+// Throws Error.
 Loaded load(const std::filesystem::path& main_file, bool main_required,
             const std::filesystem::path& dropin_dir);
+
+// What load() does with one file's text, for text already in memory (the
+// fuzz target): the defaults, then `text` as the file `name`, validated.
+// Throws Error.
+Loaded parse(std::string_view text, const std::filesystem::path& name);
+
+// Why a configuration file or directory with this status must not be
+// trusted, "" if it may: it must be owned by root, or by `reader` (the uid
+// reading it, so that a user can check a file of their own), and be writable
+// by its owner only. A file that someone else may write is their configuration.
+std::string ownership_problem(const struct stat& status, uid_t reader);
 
 // Puts the keys in `given` ("section.key") from `cli` on top of `loaded`, with
 // origin "command line", and validates the result again. On error `loaded`

@@ -3,11 +3,16 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -57,15 +62,18 @@ protected:
         dir_ = pattern;
         main_ = dir_ / "config.toml";
         dropins_ = dir_ / "config.d";
+        fs::create_directory(dropins_);
+        fs::permissions(dropins_, fs::perms(0755));  // whatever the umask
     }
     void TearDown() override {
         std::error_code ec;
         fs::remove_all(dir_, ec);
     }
 
+    // 0644 whatever the umask: writable by its owner only, as the loader requires.
     fs::path write(const fs::path& file, const std::string& text) {
-        fs::create_directories(file.parent_path());
         std::ofstream(file) << text;
+        fs::permissions(file, fs::perms(0644));
         return file;
     }
     fs::path dropin(const std::string& name, const std::string& text) { return write(dropins_ / name, text); }
@@ -252,9 +260,14 @@ TEST_F(Config, BuiltInDefaults) {
 
 TEST_F(Config, PackagedFileYieldsTheDefaults) {
     ASSERT_TRUE(fs::exists(kPackagedFile)) << kPackagedFile;
-    const Loaded l = load(kPackagedFile, true, {});
+    // A copy: the checkout's owner and mode need not be those of the installed file.
+    std::ifstream in(kPackagedFile);
+    std::stringstream text;
+    text << in.rdbuf();
+    write(main_, text.str());
+    const Loaded l = load(main_, true, {});
     EXPECT_EQ(l.settings, Settings{});
-    EXPECT_EQ(l.files, std::vector<fs::path>{kPackagedFile});
+    EXPECT_EQ(l.files, std::vector<fs::path>{main_});
 }
 
 // Uncommenting every "#key = value" line of the packaged file must set every
@@ -310,16 +323,104 @@ TEST_F(Config, OnlyTomlFilesOfConfigDAreRead) {
     dropin("30-bad.conf", "not toml at all [[[\n");
     dropin("README", "bogus = 1\n");
     dropin("toml", "bogus = 1\n");
-    fs::create_directories(dropins_ / "40-dir.toml");
-    write(dropins_ / "40-dir.toml" / "50-nested.toml", "[scheduler]\nslice_boost = 9\n");
-    const auto target = write(dir_ / "elsewhere.toml", "[scheduler]\npartial = true\n");
-    fs::create_symlink(target, dropins_ / "60-link.toml");
-    fs::create_symlink(dir_ / "nowhere.toml", dropins_ / "70-dangling.toml");
+    fs::create_symlink(good, dropins_ / "40-link.conf");
 
     const Loaded l = load_all();
     EXPECT_EQ(l.settings.slice_boost, 7u);
-    EXPECT_TRUE(l.settings.partial);
-    EXPECT_EQ(l.files, (std::vector<fs::path>{good, dropins_ / "60-link.toml"}));
+    EXPECT_EQ(l.files, std::vector<fs::path>{good});
+}
+
+TEST_F(Config, SymbolicLinkInConfigDIsRefused) {
+    dropin("10-good.toml", "[scheduler]\nslice_boost = 7\n");
+    const auto target = write(dir_ / "elsewhere.toml", "[scheduler]\npartial = true\n");
+    fs::create_symlink(target, dropins_ / "60-link.toml");
+    fs::create_symlink(dir_ / "nowhere.toml", dropins_ / "70-dangling.toml");
+    try {
+        load_all();
+        FAIL() << "a linked drop-in was applied";
+    } catch (const Error& e) {
+        const std::string refused = ": is a symbolic link; a drop-in must be a regular file (copy it here instead)";
+        EXPECT_EQ(e.problems(), (std::vector<std::string>{(dropins_ / "60-link.toml").string() + refused,
+                                                          (dropins_ / "70-dangling.toml").string() + refused}));
+    }
+}
+
+TEST_F(Config, DropinThatIsNotARegularFileIsAnError) {
+    fs::create_directories(dropins_ / "40-dir.toml");
+    write(dropins_ / "40-dir.toml" / "50-nested.toml", "[scheduler]\nslice_boost = 9\n");
+    ASSERT_EQ(mkfifo((dropins_ / "50-fifo.toml").c_str(), 0644), 0);
+    try {
+        load_all();
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.problems(),
+                  (std::vector<std::string>{(dropins_ / "40-dir.toml").string() + ": is a directory, not a regular file",
+                                            (dropins_ / "50-fifo.toml").string() + ": is a FIFO, not a regular file"}));
+    }
+}
+
+// Opening a FIFO for reading waits for a writer: the control thread would hang
+// in a reload. The load must answer at once; the timeout only bounds a failure
+// (the writer opened then lets a blocked load return).
+TEST_F(Config, FifoAsMainFileIsRefusedWithoutBlocking) {
+    ASSERT_EQ(mkfifo(main_.c_str(), 0644), 0);
+    auto message = std::async(std::launch::async, [&] { return load_error(); });
+    if (message.wait_for(std::chrono::seconds(30)) == std::future_status::timeout) {
+        ADD_FAILURE() << "load() blocked on a FIFO";
+        ::close(::open(main_.c_str(), O_WRONLY));
+    }
+    EXPECT_EQ(message.get(), main_.string() + ": is a FIFO, not a regular file");
+}
+
+TEST_F(Config, FileOrDropinDirWritableByOthersIsRefused) {
+    write(main_, "[scheduler]\nslice_us = 6000\n");
+    fs::permissions(main_, fs::perms(0664));
+    EXPECT_EQ(load_error(), main_.string() + ": writable by its group (mode 0664); only its owner may write it");
+    fs::permissions(main_, fs::perms(0646));
+    EXPECT_EQ(load_error(), main_.string() + ": writable by others (mode 0646); only its owner may write it");
+    fs::permissions(main_, fs::perms(0644));
+
+    const auto d = dropin("10.toml", "[scheduler]\nslice_us = 7000\n");
+    fs::permissions(d, fs::perms(0666));
+    EXPECT_EQ(load_error(), d.string() + ": writable by its group and others (mode 0666); only its owner may write it");
+    fs::permissions(d, fs::perms(0644));
+    EXPECT_EQ(load_all().settings.slice_us, 7000u);
+
+    // Whoever may write config.d may add drop-ins: none of it is read.
+    fs::permissions(dropins_, fs::perms(01777));
+    EXPECT_EQ(load_error(),
+              dropins_.string() + ": writable by its group and others (mode 1777); only its owner may write it");
+}
+
+// Needs root to give a file away; the rule itself is tested without root below.
+TEST_F(Config, FileOwnedByAnotherUserIsRefused) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root (chown)";
+    write(main_, "[scheduler]\nslice_us = 6000\n");
+    ASSERT_EQ(::chown(main_.c_str(), 65534, 65534), 0);
+    EXPECT_EQ(load_error(), main_.string() + ": owned by uid 65534, not by root");
+    ASSERT_EQ(::chown(main_.c_str(), 0, 0), 0);
+    const auto d = dropin("10.toml", "[scheduler]\nslice_us = 7000\n");
+    ASSERT_EQ(::chown(dropins_.c_str(), 65534, 65534), 0);
+    EXPECT_EQ(load_error(), dropins_.string() + ": owned by uid 65534, not by root");
+}
+
+TEST(ConfigOwnership, RootOrTheReaderMayOwnAFileOnlyItsOwnerMayWrite) {
+    const auto status = [](uid_t owner, mode_t mode) {
+        struct stat st {};
+        st.st_uid = owner;
+        st.st_mode = S_IFREG | mode;
+        return st;
+    };
+    EXPECT_EQ(ownership_problem(status(0, 0644), 0), "");
+    EXPECT_EQ(ownership_problem(status(0, 0600), 1000), "");
+    EXPECT_EQ(ownership_problem(status(1000, 0644), 1000), "");
+    EXPECT_EQ(ownership_problem(status(1000, 0644), 0), "owned by uid 1000, not by root");
+    EXPECT_EQ(ownership_problem(status(1001, 0644), 1000), "owned by uid 1001, not by root");
+    EXPECT_EQ(ownership_problem(status(0, 0664), 0), "writable by its group (mode 0664); only its owner may write it");
+    EXPECT_EQ(ownership_problem(status(0, 0602), 0), "writable by others (mode 0602); only its owner may write it");
+    EXPECT_EQ(ownership_problem(status(1000, 02777), 1000),
+              "writable by its group and others (mode 2777); only its owner may write it");
 }
 
 TEST_F(Config, MissingMainFileIsFineUnlessRequired) {
@@ -341,7 +442,7 @@ TEST_F(Config, DropinsApplyWithoutAMainFile) {
 TEST_F(Config, UnreadableMainFileOrDropinDirIsAnError) {
     fs::create_directories(main_);
     auto message = error_of([&] { load(main_, false, {}); });
-    EXPECT_NE(message.find(main_.string() + ": cannot read"), std::string::npos) << message;
+    EXPECT_EQ(message, main_.string() + ": is a directory, not a regular file");
 
     write(dir_ / "file", "");
     message = error_of([&] { load({}, false, dir_ / "file"); });
@@ -434,9 +535,9 @@ INSTANTIATE_TEST_SUITE_P(
         TypeCase{"debug_table", "[logging]\ndebug = { on = true }",
                  "logging.debug: expected a boolean, got a table"},
         TypeCase{"ordering_fifo", "[scheduler]\nordering = \"fifo\"",
-                 "scheduler.ordering: 'fifo' is not one of \"deadline\", \"vruntime\""},
+                 "scheduler.ordering: expected \"deadline\" or \"vruntime\""},
         TypeCase{"ordering_capitalised", "[scheduler]\nordering = \"Deadline\"",
-                 "scheduler.ordering: 'Deadline' is not one of \"deadline\", \"vruntime\""},
+                 "scheduler.ordering: expected \"deadline\" or \"vruntime\""},
         TypeCase{"section_integer", "scheduler = 5", "scheduler: expected a table, got an integer"}),
     [](const ::testing::TestParamInfo<TypeCase>& p) { return std::string(p.param.name); });
 
@@ -507,21 +608,73 @@ TEST_F(Config, StatsIntervalZeroMeansOff) {
     EXPECT_NE(load_error().find("logging.stats_interval: inf is out of range"), std::string::npos);
 }
 
-TEST_F(Config, BrokenTomlNamesFileLineAndColumn) {
+TEST_F(Config, BrokenTomlNamesFileLineColumnAndKey) {
     write(main_, "[scheduler]\nslice_us = 6000\n  slice_boost = \n");
-    auto message = load_error();
-    EXPECT_EQ(message.rfind(main_.string() + ":3:", 0), 0u) << message;
-    // The line is quoted, so the key is named.
-    EXPECT_NE(message.find("(in: slice_boost =)"), std::string::npos) << message;
+    EXPECT_EQ(load_error(), main_.string() +
+                                ":3:17: invalid TOML (key-value pair): expected value (key 'scheduler.slice_boost')");
 
     write(main_, "[scheduler\n");
-    message = load_error();
-    EXPECT_EQ(message.rfind(main_.string() + ":1:", 0), 0u) << message;
+    EXPECT_EQ(load_error(), main_.string() + ":1:11: invalid TOML (table header): expected ']'");
 
     // A key set twice in one file is a TOML error too.
     write(main_, "[scheduler]\nslice_us = 6000\nslice_us = 7000\n");
-    message = load_error();
-    EXPECT_EQ(message.rfind(main_.string() + ":3:", 0), 0u) << message;
+    EXPECT_EQ(load_error(), main_.string() + ":3:12: invalid TOML (key-value pair): cannot redefine existing "
+                                             "integer (key 'scheduler.slice_us')");
+}
+
+// Errors reach whoever reads the journal and a Reload caller: they must not
+// show what a file holds (it may not even be a configuration file).
+TEST_F(Config, ErrorsDoNotQuoteTheFilesText) {
+    const std::vector<std::string> secret_texts{
+        "[scheduler]\nslice_boost = tru_secret\n",
+        "[scheduler]\nordering = \"secret\"\n",
+        "root:$y$secret:19000:0:99999:7:::\n",
+        "[logging]\nverbose = \"a\\qsecret\"\n",
+        "[logging]\nstats_interval = 1979-05-27Tsecret\n",
+        "secret = 1\nsecret = 2\n",
+        "[scheduler]\nslice_us = 0xsecret\n",
+    };
+    for (const auto& text : secret_texts) {
+        write(main_, text);
+        const auto message = load_error();
+        EXPECT_EQ(message.find("secret"), std::string::npos) << message;
+        EXPECT_EQ(message.rfind(main_.string() + ":", 0), 0u) << message;
+    }
+    write(main_, "[scheduler]\nslice_boost = tru_secret\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:18: invalid TOML (boolean): expected 'true' "
+                                             "(key 'scheduler.slice_boost')");
+}
+
+// toml++ 3.3.0 reaches __builtin_unreachable() on some of these where
+// whitespace may come; the sanitizer build (fuzz) catches that.
+TEST_F(Config, NonAsciiCharactersWorkInCommentsAndAreErrorsElsewhere) {
+    write(main_, "# Réglages\n[scheduler]\nslice_us = 6000 # für Spiele — 6 ms\n");
+    EXPECT_EQ(load_all().settings.slice_us, 6000u);
+
+    write(main_, "[scheduler]\nslice_us = 6000 \xd1\xb0\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:17: invalid TOML (key-value pair): expected a comment or whitespace "
+                                             "(key 'scheduler.slice_us')");
+    write(main_, "[scheduler]\nslice_us\xd1\xb0 = 6000\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:9: invalid TOML (key-value pair): expected '=' "
+                                             "(key 'scheduler.slice_us')");
+    write(main_, "[scheduler]\nordering = \"déadline\"\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:12: scheduler.ordering: expected \"deadline\" or \"vruntime\"");
+    // Malformed UTF-8 is toml++'s to refuse.
+    write(main_, "# \xff\n");
+    EXPECT_EQ(load_error(), main_.string() + ":1:2: invalid TOML");
+}
+
+TEST_F(Config, UnknownKeyIsShownOnOneLineAndShortened) {
+    write(main_, "[scheduler]\n\"bad\\nkey\\u001b[31m\" = 1\n\"" + std::string(100, 'k') + "\" = 2\n");
+    try {
+        load_all();
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.problems(),
+                  (std::vector<std::string>{main_.string() + ":2:1: unknown key 'scheduler.bad\\x0akey\\x1b[31m'",
+                                            main_.string() + ":3:1: unknown key 'scheduler." + std::string(54, 'k') +
+                                                "...'"}));
+    }
 }
 
 TEST_F(Config, BrokenDropinNamesTheDropin) {

@@ -22,8 +22,15 @@ std::atomic<std::size_t> g_allocations{0};
         return p;
     throw std::bad_alloc();
 }
+// The nothrow forms too: with AddressSanitizer, whose own would otherwise
+// allocate what our delete frees (std::stable_sort's buffer).
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    ++g_allocations;
+    return std::malloc(n == 0 ? 1 : n);
+}
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace rustland::policy {
 namespace {
