@@ -452,9 +452,6 @@ private:
                 .emplace(cookie, HoldEntry{cookie, tgid, caller.uid, app_id, reason, realtime_usec(),
                                            parsed.persistent, caller.sender})
                 .first->second;
-        if (!hold.persistent && callers_.find(caller.sender) == callers_.end())
-            warn_about_client("D-Bus: too many callers to remember; hold {} ends only on Release or exit",
-                              cookie);
         spdlog::debug("D-Bus: hold {} on process {} ({}) for uid {} (pid {}){}", cookie, hold.tgid, app_id,
                       caller.uid, caller.pid, hold.persistent ? ", persistent" : "");
         // app_id and reason are for root and the holder only (Holds).
