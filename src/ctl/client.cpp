@@ -52,8 +52,25 @@ std::unique_ptr<sdbus::IConnection> connect_system_bus() {
     }
 }
 
-DaemonClient::DaemonClient(sdbus::IConnection& bus) : ProxyInterfaces(bus, kBusName, kObjectPath) {
+DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, kBusName) {}
+
+DaemonClient::DaemonClient(sdbus::IConnection& bus, const std::string& destination)
+    : ProxyInterfaces(bus, destination, kObjectPath) {
     registerProxy();
+}
+
+std::string daemon_instance(sdbus::IConnection& bus) {
+    const auto driver = sdbus::createProxy(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    std::string owner;
+    try {
+        driver->callMethod("GetNameOwner")
+            .onInterface("org.freedesktop.DBus")
+            .withArguments(std::string(kBusName))
+            .storeResultsTo(owner);
+    } catch (const sdbus::Error& error) {
+        throw CommandFailed(failure_from_dbus_error(error.getName(), error.getMessage()));
+    }
+    return owner;
 }
 
 DaemonClient::~DaemonClient() { unregisterProxy(); }

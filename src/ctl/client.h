@@ -31,6 +31,11 @@ public:
     };
 
     explicit DaemonClient(sdbus::IConnection& bus);
+    // Talks to one daemon instance only: `destination` is its unique bus
+    // name (see daemon_instance()). Once that daemon is gone, calls fail
+    // with org.freedesktop.DBus.Error.ServiceUnknown instead of reaching
+    // a successor.
+    DaemonClient(sdbus::IConnection& bus, const std::string& destination);
     ~DaemonClient();
     DaemonClient(const DaemonClient&) = delete;
     DaemonClient& operator=(const DaemonClient&) = delete;
@@ -51,6 +56,10 @@ private:
 
     Listeners listeners_;
 };
+
+// The unique bus name of the daemon that owns org.scx.Rustland1 now; throws
+// CommandFailed (daemon not running) when nobody does.
+std::string daemon_instance(sdbus::IConnection& bus);
 
 // Sleeps until the bus or one of `fds` is readable or `timeout` passes, and
 // dispatches the bus messages queued before and during the wait (signal

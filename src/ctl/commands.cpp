@@ -94,7 +94,9 @@ ExitCode hold(const HoldCommand& command) {
     const UniqueFd target = open_pidfd(command.pid);
     const std::string app_id = command.app_id.value_or(command_name(command.pid));
     const auto bus = connect_system_bus();
-    DaemonClient client(*bus);
+    // Hold and Release go to one daemon instance: after a restart the
+    // cookie may belong to someone else's hold in the new daemon.
+    DaemonClient client(*bus, daemon_instance(*bus));
 
     std::optional<std::uint64_t> cookie;
     std::optional<std::string> ended_because;
@@ -128,9 +130,10 @@ ExitCode hold(const HoldCommand& command) {
             try {
                 client.Release(*cookie);
             } catch (const sdbus::Error& error) {
-                // Ended meanwhile (the target exited): nothing left to release.
-                if (failure_from_dbus_error(error.getName(), error.getMessage()).code !=
-                    ExitCode::no_such_target) {
+                // Ended meanwhile (the target exited, or the daemon that
+                // granted it went away): nothing left to release.
+                const ExitCode code = failure_from_dbus_error(error.getName(), error.getMessage()).code;
+                if (code != ExitCode::no_such_target && code != ExitCode::daemon_not_running) {
                     throw;
                 }
             }

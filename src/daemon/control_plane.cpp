@@ -1,7 +1,11 @@
 #include "daemon/control_plane.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <sdbus-c++/IConnection.h>
 #include <sdbus-c++/Error.h>
@@ -13,11 +17,48 @@
 
 namespace rustland::daemon {
 
-bool HeldProcesses::mark(pid_t tgid) {
-    std::lock_guard lock(mutex_);
-    if (map_ && !map_->hold(tgid))
+namespace {
+
+bool exited(int pidfd) {
+    pollfd entry{pidfd, POLLIN, 0};
+    return ::poll(&entry, 1, 0) > 0;
+}
+
+}  // namespace
+
+bool HeldProcesses::mark(pid_t tgid, int pidfd, uid_t holder) {
+    UniqueFd identity(::fcntl(pidfd, F_DUPFD_CLOEXEC, 3));
+    if (!identity)
         return false;
-    held_.insert(tgid);
+    std::lock_guard lock(mutex_);
+    if (map_) {
+        bool marked = map_->hold(tgid);
+        // Each pass frees at least one entry; the dispatcher may refill it.
+        for (int pass = 0; !marked && pass < 4 && make_room(); ++pass)
+            marked = map_->hold(tgid);
+        if (!marked)
+            return false;
+    }
+    held_.insert_or_assign(tgid, Held{std::move(identity), holder});
+    return true;
+}
+
+bool HeldProcesses::make_room() {
+    std::map<uid_t, std::vector<pid_t>> inherited;
+    for (const auto& [key, hint] : map_->entries()) {
+        const auto holder = held_.find(hint.held_tgid);
+        if (key != hint.held_tgid)
+            inherited[holder == held_.end() ? 0 : holder->second.holder].push_back(key);
+    }
+    const auto most = std::max_element(inherited.begin(), inherited.end(), [](const auto& a, const auto& b) {
+        return a.second.size() < b.second.size();
+    });
+    if (most == inherited.end())
+        return false;
+    spdlog::warn("The latency hint map is full: children of processes held by uid {} lose their hint ({} of them)",
+                 most->first, most->second.size());
+    for (const pid_t key : most->second)
+        map_->forget(key);
     return true;
 }
 
@@ -31,9 +72,13 @@ void HeldProcesses::unmark(pid_t tgid) {
 void HeldProcesses::bind(int map_fd) {
     std::lock_guard lock(mutex_);
     map_.emplace(map_fd);
-    for (const pid_t tgid : held_)
+    for (const auto& [tgid, held] : held_) {
+        // Exited, its end not yet seen by the service: the pid may be another process's now.
+        if (exited(held.pidfd.get()))
+            continue;
         if (!map_->hold(tgid))
             spdlog::warn("The latency hint map is full: process {} is held but not marked", tgid);
+    }
 }
 
 void HeldProcesses::unbind() {

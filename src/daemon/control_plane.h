@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "config/settings.h"
 #include "dispatcher/latency_hints.h"
 #include "service/service.h"
@@ -25,16 +26,29 @@ namespace rustland::daemon {
 
 // The held processes, written into whichever BPF map is current (none
 // between two attaches: a new map gets all of them before it attaches).
+//
+// A held process is known by its pidfd: a new map gets only processes that
+// are still alive, never a successor that reused a pid. Direct holds come
+// first in a full map: the children's entries (added by the dispatcher) of
+// the uid with the most of them make room, so one user's fork storm cannot
+// block another user's or root's hold.
 class HeldProcesses final : public service::LatencyHints {
 public:
-    bool mark(pid_t tgid) override;
+    bool mark(pid_t tgid, int pidfd, uid_t holder) override;
     void unmark(pid_t tgid) override;
     void bind(int map_fd);
     void unbind();
 
 private:
+    struct Held {
+        UniqueFd pidfd;
+        uid_t holder;
+    };
+    // Deletes inherited entries of the uid with the most; false if none.
+    bool make_room();
+
     std::mutex mutex_;
-    std::set<pid_t> held_;
+    std::map<pid_t, Held> held_;
     std::optional<dispatcher::LatencyHintsMap> map_;
 };
 

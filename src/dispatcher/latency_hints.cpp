@@ -13,14 +13,27 @@ bool LatencyHintsMap::hold(pid_t tgid) {
 }
 
 void LatencyHintsMap::release(pid_t tgid) {
-    // Collect first: deleting while walking with get_next_key can restart
-    // the walk from the beginning.
-    std::vector<s32> doomed;
-    for (const auto& [key, hint] : entries())
-        if (hint.held_tgid == tgid)
-            doomed.push_back(key);
-    for (const s32 key : doomed)
-        bpf_map_delete_elem(fd_, &key);
+    // The held process first: from then on its new children inherit
+    // nothing, and only children of children already marked can still be
+    // added, which the next walk finds. Collect before deleting: deleting
+    // while walking with get_next_key can restart the walk.
+    forget(tgid);
+    // Each pass leaves at most the children of children added meanwhile.
+    for (int pass = 0; pass < 8; ++pass) {
+        std::vector<s32> doomed;
+        for (const auto& [key, hint] : entries())
+            if (hint.held_tgid == tgid)
+                doomed.push_back(key);
+        if (doomed.empty())
+            return;
+        for (const s32 key : doomed)
+            bpf_map_delete_elem(fd_, &key);
+    }
+}
+
+void LatencyHintsMap::forget(pid_t tgid) {
+    const s32 key = tgid;
+    bpf_map_delete_elem(fd_, &key);
 }
 
 std::vector<std::pair<pid_t, rl_latency_hint>> LatencyHintsMap::entries() const {

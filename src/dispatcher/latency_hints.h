@@ -18,8 +18,11 @@ public:
 
     // Marks the process latency-critical. False if the map is full.
     bool hold(pid_t tgid);
-    // Removes the process and every child process that inherited its hint.
+    // Removes the process and every child process that inherited its hint,
+    // including children the dispatcher adds while this runs.
     void release(pid_t tgid);
+    // Removes one entry (an inherited hint).
+    void forget(pid_t tgid);
     // Every entry: key and value (tests, diagnostics).
     std::vector<std::pair<pid_t, rl_latency_hint>> entries() const;
 

@@ -25,10 +25,20 @@ struct HoldOptions {
 // unknown key or a value of the wrong type.
 HoldOptions parse_hold_options(const std::map<std::string, sdbus::Variant>& options);
 
+// A process's real, effective and saved uids (/proc/<pid>/status).
+struct ProcessUids {
+    uid_t real;
+    uid_t effective;
+    uid_t saved;
+
+    // True if all three are `uid`: the process can neither be nor become
+    // anyone else without exec'ing a setuid program.
+    bool all_are(uid_t uid) const { return real == uid && effective == uid && saved == uid; }
+};
+
 struct HoldRequest {
     uid_t caller_uid;
-    uid_t target_real_uid;
-    uid_t target_effective_uid;
+    ProcessUids target;
     bool persistent;
 };
 
@@ -60,23 +70,44 @@ public:
     // owned by `owner_uid`.
     static void check_release(uid_t caller_uid, uid_t owner_uid);
 
+    // Throws Refusal(LimitExceeded) when a non-root uid has spent its call
+    // budget. Charged for every method call and property read, before any
+    // other work.
+    void check_call(uid_t caller_uid, Clock::time_point now);
+
+    // Throws Refusal(LimitExceeded) when `caller_uid` already has `pending`
+    // authorizations waiting for polkit.
+    void check_pending_authorizations(uid_t caller_uid, unsigned pending) const;
+
     // Root reloads directly; everyone else needs polkit's yes.
     static bool reload_needs_polkit(uid_t caller_uid) { return caller_uid != 0; }
 
+    // True while a non-root holder may keep its hold on a process with
+    // these uids (checked again periodically: a process can become root).
+    static bool may_keep_hold(uid_t holder_uid, const ProcessUids& target) {
+        return holder_uid == 0 || target.all_are(holder_uid);
+    }
+
 private:
-    struct Bucket {
-        double tokens;
-        Clock::time_point refilled;
+    // Token buckets per uid: `burst` at once, refilled at `per_second`.
+    class Budget {
+    public:
+        // Takes one token from `uid`'s bucket; false when it is empty.
+        bool take(uid_t uid, double burst, double per_second, Clock::time_point now);
+
+    private:
+        struct Bucket {
+            double tokens;
+            Clock::time_point refilled;
+        };
+        // Only uids whose bucket is not full: bounded by the callers of
+        // the last burst/rate seconds.
+        std::map<uid_t, Bucket> buckets_;
     };
 
-    // Takes one token from `uid`'s bucket; false when it is empty.
-    bool take_token(uid_t uid, Clock::time_point now);
-    double refill(const Bucket& bucket, Clock::time_point now) const;
-
     Limits limits_;
-    // Only uids whose budget is not full: bounded by the callers of the
-    // last burst/rate seconds.
-    std::map<uid_t, Bucket> buckets_;
+    Budget holds_budget_;
+    Budget calls_budget_;
 };
 
 }  // namespace rustland::service

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,9 +13,12 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -41,6 +45,23 @@ constexpr const char* kPolkitPath = "/org/freedesktop/PolicyKit1/Authority";
 constexpr const char* kPolkitInterface = "org.freedesktop.PolicyKit1.Authority";
 constexpr std::uint32_t kPolkitAllowUserInteraction = 1;
 constexpr auto kCountersInterval = std::chrono::seconds(1);
+// How often the uids of held processes are read again: a held process that
+// becomes another user (setresuid, exec of a setuid program) loses its
+// non-root holds within this time.
+constexpr auto kCredentialsRecheckInterval = std::chrono::milliseconds(500);
+// Bus messages handled per turn of the loop before pidfds and the mailbox
+// are looked at again: a flood of calls cannot delay an exit or stop().
+constexpr int kMessagesPerTurn = 32;
+// Callers whose uid is remembered (until they leave the bus); beyond this
+// the bus is asked on every call. The system bus allows 2048 connections.
+constexpr std::size_t kMaxRememberedCallers = 4096;
+// Reloads waiting for polkit in all: half of what dbus-daemon lets one
+// connection have pending (128), so the credentials lookups still fit.
+constexpr unsigned kMaxPendingAuthorizations = 64;
+// Warnings about misbehaving clients: at most this many per window, then
+// one summary, so a hostile client cannot bury the scheduler's messages.
+constexpr unsigned kWarningsPerWindow = 10;
+constexpr auto kWarningWindow = std::chrono::seconds(60);
 // The daemon locks all its memory (mlockall): a default 8 MiB thread stack
 // would all be resident. sd-bus and our handlers need far less.
 constexpr std::size_t kThreadStack = 512 << 10;
@@ -51,6 +72,32 @@ using HoldRecord = sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, st
 
 sdbus::Error to_dbus_error(ErrorCode code, const std::string& message) {
     return sdbus::Error(error_name(code), message);
+}
+
+// Warnings caused by clients, rate limited process-wide; the number
+// dropped is reported with the next one let through.
+template <typename... Args>
+void warn_about_client(fmt::format_string<Args...> format, Args&&... args) {
+    static std::mutex mutex;
+    static Clock::time_point window_start;
+    static unsigned in_window = 0;
+    static unsigned suppressed = 0;
+    std::lock_guard lock(mutex);
+    const auto now = Clock::now();
+    if (now - window_start >= kWarningWindow) {
+        window_start = now;
+        in_window = 0;
+    }
+    if (in_window >= kWarningsPerWindow) {
+        ++suppressed;
+        return;
+    }
+    ++in_window;
+    const std::string message = fmt::format(format, std::forward<Args>(args)...);
+    if (suppressed > 0)
+        spdlog::warn("{} ({} similar warnings suppressed)", message, std::exchange(suppressed, 0));
+    else
+        spdlog::warn("{}", message);
 }
 
 // Runs a handler and turns whatever it throws into an error reply: a Refusal
@@ -64,13 +111,13 @@ auto guarded(const char* what, Handler&& handler) -> decltype(handler()) {
         spdlog::debug("D-Bus {}: refused: {}", what, refusal.what());
         throw to_dbus_error(refusal.code(), refusal.what());
     } catch (const sdbus::Error& error) {
-        spdlog::warn("D-Bus {}: {}: {}", what, error.getName(), error.getMessage());
+        warn_about_client("D-Bus {}: {}: {}", what, error.getName(), error.getMessage());
         throw to_dbus_error(ErrorCode::Failed, fmt::format("{}: {}", error.getName(), error.getMessage()));
     } catch (const std::exception& error) {
-        spdlog::warn("D-Bus {}: {}", what, error.what());
+        warn_about_client("D-Bus {}: {}", what, error.what());
         throw to_dbus_error(ErrorCode::Failed, error.what());
     } catch (...) {
-        spdlog::warn("D-Bus {}: unknown exception", what);
+        warn_about_client("D-Bus {}: unknown exception", what);
         throw to_dbus_error(ErrorCode::Failed, "internal error");
     }
 }
@@ -131,13 +178,24 @@ struct Caller {
 struct HoldEntry {
     std::uint64_t cookie;
     pid_t tgid;
-    uid_t uid;
+    uid_t uid;  // the caller's
     std::string app_id;
     std::string reason;
     std::int64_t since_usec;
     bool persistent;
     std::string owner;  // unique bus name of the caller
 };
+
+// Unguessable and not repeated by a restarted daemon, so that a cookie
+// kept by a client can never name somebody else's hold.
+std::uint64_t random_cookie() {
+    std::uint64_t cookie = 0;
+    while (cookie == 0) {
+        if (::getrandom(&cookie, sizeof(cookie), 0) != static_cast<ssize_t>(sizeof(cookie)) && errno != EINTR)
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
+    return cookie;
+}
 
 std::int64_t realtime_usec() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -162,6 +220,20 @@ public:
           authorizer_(limits),
           bus_driver_(sdbus::createProxy(bus, kDbusName, "/org/freedesktop/DBus")),
           polkit_(sdbus::createProxy(bus, kPolkitName, kPolkitPath)) {
+        // One match for every caller (the bus allows a connection only 512):
+        // added before any call is served, so each caller's disconnect
+        // reaches us after its last call.
+        callers_leaving_ = bus_.addMatch(
+            fmt::format("type='signal',sender='{0}',path='/org/freedesktop/DBus',interface='{0}',"
+                        "member='NameOwnerChanged'",
+                        kDbusName),
+            [this](sdbus::Message& message) { on_name_owner_changed(message); });
+        // sd-bus runs matches before it dispatches a message to the object,
+        // and calls property getters without telling them who asked: this
+        // is how a Get/GetAll's caller is known (and charged, once).
+        property_calls_ = bus_.addMatch(
+            fmt::format("type='method_call',path='{}',interface='org.freedesktop.DBus.Properties'", kObjectPath),
+            [this](sdbus::Message& message) { on_property_call(message); });
         registerAdaptor();
     }
 
@@ -212,13 +284,40 @@ public:
 
     void set_limits(const Limits& limits) { authorizer_.set_limits(limits); }
 
+    // Ends the non-root holds of processes that now run (or could switch)
+    // as another uid; returns when to look again (nullopt: no such holds).
+    std::optional<Clock::time_point> recheck_credentials(Clock::time_point now) {
+        const bool any_user_hold =
+            std::any_of(holds_.begin(), holds_.end(), [](const auto& entry) { return entry.second.uid != 0; });
+        if (!any_user_hold)
+            return std::nullopt;
+        if (now < next_credentials_check_)
+            return next_credentials_check_;
+        for (auto it = targets_.begin(); it != targets_.end();) {
+            const pid_t tgid = it->first;
+            const int pidfd = it->second.pidfd.get();
+            ++it;  // ending the holds below may erase this target
+            std::optional<ProcessUids> uids;
+            try {
+                uids = current_uids(tgid);
+            } catch (const Refusal& refusal) {
+                warn_about_client("D-Bus: cannot check the uids of held process {}: {}", tgid, refusal.what());
+                continue;
+            }
+            // Gone, or /proc showed a successor: the pidfd ends the holds.
+            if (!uids || rustland::service::process_exited(pidfd))
+                continue;
+            end_holds_of_target_if(tgid, "credentials-changed", [&](const HoldEntry& hold) {
+                return !Authorizer::may_keep_hold(hold.uid, *uids);
+            });
+        }
+        next_credentials_check_ = now + kCredentialsRecheckInterval;
+        return next_credentials_check_;
+    }
+
 private:
     struct WatchedTarget {
         UniqueFd pidfd;
-        unsigned holds;
-    };
-    struct WatchedOwner {
-        sdbus::Slot match;
         unsigned holds;
     };
 
@@ -240,7 +339,7 @@ private:
 
     void Release(const std::uint64_t& cookie) override {
         guarded("Release", [&] {
-            const Caller caller = identify_caller();
+            const Caller caller = admit();
             const auto found = holds_.find(cookie);
             if (found == holds_.end())
                 throw Refusal(ErrorCode::NoSuchHold, fmt::format("no hold has cookie {}", cookie));
@@ -253,7 +352,7 @@ private:
         auto shared = std::make_shared<sdbus::Result<>>(std::move(result));
         try {
             guarded("Reload", [&] {
-                const Caller caller = identify_caller();
+                const Caller caller = admit();
                 if (Authorizer::reload_needs_polkit(caller.uid))
                     ask_polkit_then_reload(caller, shared);
                 else
@@ -266,67 +365,105 @@ private:
 
     // --- properties ---
 
-    std::string State() override { return state_.state; }
-    std::string StateReason() override { return state_.reason; }
-    std::string OpsName() override { return state_.ops_name; }
-    std::string Version() override { return kVersion; }
+    // Property reads are charged once per Get/GetAll (on_property_call);
+    // reads for a PropertiesChanged signal are nobody's.
+    std::string State() override {
+        return guarded("State", [&] { return charged_read(state_.state); });
+    }
+    std::string StateReason() override {
+        return guarded("StateReason", [&] { return charged_read(state_.reason); });
+    }
+    std::string OpsName() override {
+        return guarded("OpsName", [&] { return charged_read(state_.ops_name); });
+    }
+    std::string Version() override {
+        return guarded("Version", [&] { return charged_read(std::string(kVersion)); });
+    }
+    std::map<std::string, std::uint64_t> Counters() override {
+        return guarded("Counters", [&] { return charged_read(counters_); });
+    }
 
+    // Root and a hold's own uid see its app_id and reason; everyone else
+    // (and every signal, which goes to everyone) sees them empty.
     std::vector<HoldRecord> Holds() override {
         return guarded("Holds", [&] {
+            const std::optional<uid_t> viewer =
+                emitting_ ? std::nullopt : std::optional(property_reader().uid);
             std::vector<HoldRecord> records;
             records.reserve(holds_.size());
-            for (const auto& [cookie, hold] : holds_)
-                records.emplace_back(cookie, static_cast<std::uint32_t>(hold.tgid), hold.uid, hold.app_id,
-                                     hold.reason, hold.since_usec, hold.persistent);
+            for (const auto& [cookie, hold] : holds_) {
+                const bool shown = viewer && (*viewer == 0 || *viewer == hold.uid);
+                records.emplace_back(cookie, static_cast<std::uint32_t>(hold.tgid), hold.uid,
+                                     shown ? hold.app_id : std::string(), shown ? hold.reason : std::string(),
+                                     hold.since_usec, hold.persistent);
+            }
             return records;
         });
     }
 
-    std::map<std::string, std::uint64_t> Counters() override { return counters_; }
+    template <typename Value>
+    Value charged_read(Value value) {
+        if (!emitting_)
+            property_reader();
+        return value;
+    }
+
+    void on_property_call(sdbus::Message& message) {
+        try {
+            reader_ = admit(message.getSender());
+        } catch (const Refusal& refusal) {
+            reader_ = refusal;
+        }
+    }
+
+    // Who the Get/GetAll being answered comes from; throws its refusal.
+    const Caller& property_reader() const {
+        if (const auto* refusal = std::get_if<Refusal>(&reader_))
+            throw *refusal;
+        return std::get<Caller>(reader_);
+    }
 
     // --- holds ---
 
     template <typename Resolve>
     std::uint64_t add_hold(Resolve resolve, const std::string& app_id, const std::string& reason,
                            const std::map<std::string, sdbus::Variant>& options) {
+        // Cheap checks first: they need no answer from the bus.
         const HoldOptions parsed = parse_hold_options(options);
         authorizer_.check_text(app_id, reason);
-        const std::string sender = current_sender();
-        // Watch for the caller's disconnect before asking who it is: if it is
-        // still there when the bus answers, its going away reaches us later.
-        std::optional<OwnerLease> lease;
-        if (!parsed.persistent)
-            lease.emplace(*this, sender);
-        const Caller caller = credentials_of(sender);
+        const Caller caller = admit();
         Target target = resolve();
 
         const auto of_caller = std::count_if(holds_.begin(), holds_.end(),
                                              [&](const auto& entry) { return entry.second.uid == caller.uid; });
-        authorizer_.check_hold({caller.uid, target.real_uid, target.effective_uid, parsed.persistent},
+        authorizer_.check_hold({caller.uid, target.uids, parsed.persistent},
                                {static_cast<unsigned>(of_caller), static_cast<unsigned>(holds_.size())},
                                Clock::now());
         const pid_t tgid = target.tgid;
-        watch_target(std::move(target));
+        watch_target(std::move(target), caller.uid);
 
-        const std::uint64_t cookie = next_cookie_++;
+        std::uint64_t cookie = random_cookie();
+        while (holds_.contains(cookie))
+            cookie = random_cookie();
+        // A non-persistent hold ends when its caller leaves the bus: the
+        // NameOwnerChanged for that comes after this call (see the match).
         const auto& hold =
             holds_
                 .emplace(cookie, HoldEntry{cookie, tgid, caller.uid, app_id, reason, realtime_usec(),
-                                           parsed.persistent, sender})
+                                           parsed.persistent, caller.sender})
                 .first->second;
-        if (lease)
-            lease->keep();
         spdlog::debug("D-Bus: hold {} on process {} ({}) for uid {} (pid {}){}", cookie, hold.tgid, app_id,
                       caller.uid, caller.pid, hold.persistent ? ", persistent" : "");
+        // app_id and reason are for root and the holder only (Holds).
         emit_signal([&] {
-            emitHoldAdded(cookie, static_cast<std::uint32_t>(hold.tgid), hold.uid, hold.app_id, hold.reason);
+            emitHoldAdded(cookie, static_cast<std::uint32_t>(hold.tgid), hold.uid, std::string(), std::string());
         });
         emit_properties_changed({"Holds"});
         return cookie;
     }
 
     // Counts a hold on the target's process; the first one marks it.
-    void watch_target(Target target) {
+    void watch_target(Target target, uid_t holder) {
         auto found = targets_.find(target.tgid);
         // A pid reused before we saw the old process's exit: end those holds first.
         if (found != targets_.end() && rustland::service::process_exited(found->second.pidfd.get())) {
@@ -334,9 +471,16 @@ private:
             found = targets_.end();
         }
         if (found == targets_.end()) {
-            if (!hints_.mark(target.tgid))
+            if (!hints_.mark(target.tgid, target.pidfd.get(), holder))
                 throw Refusal(ErrorCode::LimitExceeded,
                               "the scheduler's map of latency-critical processes is full");
+            // Exited since it was resolved: its pid may already be another
+            // process's, which must not stay marked.
+            if (rustland::service::process_exited(target.pidfd.get())) {
+                hints_.unmark(target.tgid);
+                throw Refusal(ErrorCode::NoSuchProcess,
+                              fmt::format("process {} exited while being held", target.tgid));
+            }
             found = targets_.emplace(target.tgid, WatchedTarget{std::move(target.pidfd), 0}).first;
         }
         ++found->second.holds;
@@ -350,23 +494,27 @@ private:
             hints_.unmark(hold.tgid);
             targets_.erase(target);
         }
-        if (!hold.persistent)
-            release_owner(hold.owner);
         spdlog::debug("D-Bus: hold {} on process {} ended: {}", hold.cookie, hold.tgid, why);
         emit_signal([&] { emitHoldRemoved(hold.cookie, why); });
         emit_properties_changed({"Holds"});
     }
 
     void end_holds_of_target(pid_t tgid, const std::string& why) {
+        end_holds_of_target_if(tgid, why, [](const HoldEntry&) { return true; });
+    }
+
+    template <typename Predicate>
+    void end_holds_of_target_if(pid_t tgid, const std::string& why, Predicate&& predicate) {
         for (auto it = holds_.begin(); it != holds_.end();) {
             const auto next = std::next(it);
-            if (it->second.tgid == tgid)
+            if (it->second.tgid == tgid && predicate(it->second))
                 remove_hold(it, why);
             it = next;
         }
     }
 
     void client_disconnected(const std::string& name) {
+        callers_.erase(name);
         for (auto it = holds_.begin(); it != holds_.end();) {
             const auto next = std::next(it);
             if (!it->second.persistent && it->second.owner == name)
@@ -377,53 +525,15 @@ private:
 
     // --- callers ---
 
-    // One reference on the caller's disconnect watch; dropped unless kept.
-    class OwnerLease {
-    public:
-        OwnerLease(Server& server, const std::string& name) : server_(server), name_(name) {
-            server_.retain_owner(name_);
-        }
-        ~OwnerLease() {
-            if (!kept_)
-                server_.release_owner(name_);
-        }
-        OwnerLease(const OwnerLease&) = delete;
-        OwnerLease& operator=(const OwnerLease&) = delete;
-        void keep() { kept_ = true; }
-
-    private:
-        Server& server_;
-        std::string name_;
-        bool kept_ = false;
-    };
-
-    void retain_owner(const std::string& name) {
-        auto found = owners_.find(name);
-        if (found == owners_.end()) {
-            const std::string rule = fmt::format(
-                "type='signal',sender='{0}',path='/org/freedesktop/DBus',interface='{0}',"
-                "member='NameOwnerChanged',arg0='{1}'",
-                kDbusName, name);
-            auto match = bus_.addMatch(rule, [this](sdbus::Message& message) { on_name_owner_changed(message); });
-            found = owners_.emplace(name, WatchedOwner{std::move(match), 0}).first;
-        }
-        ++found->second.holds;
-    }
-
-    void release_owner(const std::string& name) {
-        const auto found = owners_.find(name);
-        if (found != owners_.end() && --found->second.holds == 0)
-            owners_.erase(found);
-    }
-
     void on_name_owner_changed(sdbus::Message& message) {
         try {
             std::string name, old_owner, new_owner;
             message >> name >> old_owner >> new_owner;
-            if (new_owner.empty())
+            // Unique names (":1.42") are never reused: gone is gone.
+            if (new_owner.empty() && name.starts_with(':'))
                 client_disconnected(name);
         } catch (const std::exception& error) {
-            spdlog::warn("D-Bus: bad NameOwnerChanged signal: {}", error.what());
+            warn_about_client("D-Bus: bad NameOwnerChanged signal: {}", error.what());
         }
     }
 
@@ -437,10 +547,17 @@ private:
     // The caller as the bus knows it; never from the call's arguments.
     Caller credentials_of(const std::string& sender) {
         std::map<std::string, sdbus::Variant> credentials;
-        bus_driver_->callMethod("GetConnectionCredentials")
-            .onInterface(kDbusName)
-            .withArguments(sender)
-            .storeResultsTo(credentials);
+        try {
+            bus_driver_->callMethod("GetConnectionCredentials")
+                .onInterface(kDbusName)
+                .withArguments(sender)
+                .storeResultsTo(credentials);
+        } catch (const sdbus::Error& error) {
+            // Mostly a caller that left right after calling: not worth a warning.
+            throw Refusal(ErrorCode::PermissionDenied,
+                          fmt::format("the bus does not know {} ({}: {})", sender, error.getName(),
+                                      error.getMessage()));
+        }
         const auto uid = credentials.find("UnixUserID");
         if (uid == credentials.end() || !uid->second.containsValueOfType<std::uint32_t>())
             throw Refusal(ErrorCode::PermissionDenied,
@@ -451,11 +568,35 @@ private:
                 has_pid ? static_cast<pid_t>(pid->second.get<std::uint32_t>()) : 0};
     }
 
-    Caller identify_caller() { return credentials_of(current_sender()); }
+    // The bus is asked once per connection: a unique name keeps its uid
+    // until it leaves the bus, when NameOwnerChanged forgets it.
+    Caller identify(const std::string& sender) {
+        if (const auto known = callers_.find(sender); known != callers_.end())
+            return known->second;
+        Caller caller = credentials_of(sender);
+        if (callers_.size() < kMaxRememberedCallers)
+            callers_.emplace(sender, caller);
+        return caller;
+    }
+
+    // Who calls, charged to its uid's call budget: the first thing every
+    // method and property read does after checking its arguments.
+    Caller admit(const std::string& sender) {
+        Caller caller = identify(sender);
+        authorizer_.check_call(caller.uid, Clock::now());
+        return caller;
+    }
+    Caller admit() { return admit(current_sender()); }
 
     // --- reload ---
 
     void ask_polkit_then_reload(const Caller& caller, const std::shared_ptr<sdbus::Result<>>& result) {
+        const unsigned total = std::accumulate(pending_authorizations_.begin(), pending_authorizations_.end(), 0u,
+                                               [](unsigned sum, const auto& entry) { return sum + entry.second; });
+        if (total >= kMaxPendingAuthorizations)
+            throw Refusal(ErrorCode::LimitExceeded,
+                          fmt::format("{} reloads already wait for polkit, the most the daemon keeps", total));
+        authorizer_.check_pending_authorizations(caller.uid, pending_authorizations_[caller.uid]);
         using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
         using Answer = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
         const Subject subject{std::string("system-bus-name"),
@@ -463,14 +604,20 @@ private:
         try {
             polkit_->callMethodAsync("CheckAuthorization")
                 .onInterface(kPolkitInterface)
+                .withTimeout(authorizer_.limits().authorization_timeout)
                 .withArguments(subject, std::string(kReloadAction), std::map<std::string, std::string>{},
                                kPolkitAllowUserInteraction, std::string())
                 .uponReplyInvoke([this, result, uid = caller.uid](const sdbus::Error* error, const Answer& answer) {
+                    if (--pending_authorizations_[uid] == 0)
+                        pending_authorizations_.erase(uid);
                     on_polkit_answer(result, uid, error, answer);
                 });
         } catch (const sdbus::Error& error) {
+            if (pending_authorizations_[caller.uid] == 0)
+                pending_authorizations_.erase(caller.uid);
             throw polkit_unreachable(error);
         }
+        ++pending_authorizations_[caller.uid];
     }
 
     static Refusal polkit_unreachable(const sdbus::Error& error) {
@@ -496,16 +643,28 @@ private:
     }
 
     // Asks the daemon to reload; the answer is sent from the service thread
-    // whenever (and from whichever thread) the daemon reports back.
+    // whenever (and from whichever thread) the daemon reports back. The
+    // pending reply (an sd-bus message) stays here: the daemon's callback
+    // carries only its number, so no sd-bus object is ever released on
+    // another thread or after the connection is gone.
     void reload(const std::shared_ptr<sdbus::Result<>>& result) {
-        admin_.reload([mailbox = mailbox_, result](std::string problems) mutable {
-            mailbox->post([result = std::move(result), problems = std::move(problems)] {
-                if (problems.empty())
-                    result->returnResults();
-                else
-                    reply_error(*result, to_dbus_error(ErrorCode::BadConfig, problems));
-            });
+        const std::uint64_t id = next_reload_++;
+        pending_reloads_.emplace(id, result);
+        admin_.reload([mailbox = mailbox_, server = this, id](std::string problems) {
+            mailbox->post([server, id, problems = std::move(problems)] { server->answer_reload(id, problems); });
         });
+    }
+
+    void answer_reload(std::uint64_t id, const std::string& problems) {
+        const auto found = pending_reloads_.find(id);
+        if (found == pending_reloads_.end())
+            return;
+        const auto result = std::move(found->second);
+        pending_reloads_.erase(found);
+        if (problems.empty())
+            result->returnResults();
+        else
+            reply_error(*result, to_dbus_error(ErrorCode::BadConfig, problems));
     }
 
     static void reply_error(const sdbus::Result<>& result, const sdbus::Error& error) {
@@ -523,12 +682,16 @@ private:
         try {
             emit();
         } catch (const sdbus::Error& error) {
-            spdlog::warn("D-Bus: cannot emit a signal: {}", error.getMessage());
+            warn_about_client("D-Bus: cannot emit a signal: {}", error.getMessage());
         }
     }
 
+    // The getters called for the signal's values see emitting_ and give
+    // what everyone may see.
     void emit_properties_changed(const std::vector<std::string>& names) {
+        emitting_ = true;
         emit_signal([&] { getObject().emitPropertiesChangedSignal(kInterface, names); });
+        emitting_ = false;
     }
 
     sdbus::IConnection& bus_;
@@ -542,10 +705,17 @@ private:
     std::map<std::string, std::uint64_t> signalled_counters_;
     std::optional<Clock::time_point> last_counters_signal_;
 
-    std::uint64_t next_cookie_ = 1;
     std::map<std::uint64_t, HoldEntry> holds_;
     std::map<pid_t, WatchedTarget> targets_;
-    std::map<std::string, WatchedOwner> owners_;
+    std::unordered_map<std::string, Caller> callers_;  // by unique name, until it leaves
+    std::map<uid_t, unsigned> pending_authorizations_;  // Reloads waiting for polkit, per uid
+    std::map<std::uint64_t, std::shared_ptr<sdbus::Result<>>> pending_reloads_;  // waiting for the daemon
+    std::uint64_t next_reload_ = 0;
+    Clock::time_point next_credentials_check_{};
+    bool emitting_ = false;
+    std::variant<Caller, Refusal> reader_{Refusal(ErrorCode::Failed, "no property read is being answered")};
+    sdbus::Slot callers_leaving_;
+    sdbus::Slot property_calls_;
 
     // Last: destroyed first, cancelling calls whose callbacks use the above.
     std::unique_ptr<sdbus::IProxy> bus_driver_;
@@ -588,15 +758,32 @@ void Service::Impl::run_tasks() {
     }
 }
 
+namespace {
+
+// Waits until `due` at the latest (nullopt: no deadline).
+void shorten_timeout(int& timeout_ms, std::optional<Clock::time_point> due) {
+    if (!due)
+        return;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*due - Clock::now()).count();
+    const int due_ms = static_cast<int>(std::clamp<decltype(wait)>(wait, 0, INT_MAX));
+    timeout_ms = timeout_ms < 0 ? due_ms : std::min(timeout_ms, due_ms);
+}
+
+}  // namespace
+
 void Service::Impl::run() {
     std::vector<pollfd> fds;
     std::vector<pid_t> tgids;
     std::optional<Clock::time_point> counters_due;
+    std::optional<Clock::time_point> credentials_due;
     while (running) {
+        bool more_messages = false;
         if (bus_ok) {
             try {
-                while (bus->processPendingRequest()) {
-                }
+                int handled = 0;
+                while (handled < kMessagesPerTurn && bus->processPendingRequest())
+                    ++handled;
+                more_messages = handled == kMessagesPerTurn;
             } catch (const sdbus::Error& error) {
                 // Scheduling goes on; holds still end when their processes exit.
                 spdlog::error("D-Bus service: the bus connection failed ({}); the D-Bus API is gone",
@@ -605,6 +792,9 @@ void Service::Impl::run() {
             }
         }
 
+        // After the calls just served, which may have added holds.
+        credentials_due = server->recheck_credentials(Clock::now());
+
         fds.assign({{mailbox->fd(), POLLIN, 0}});
         int timeout_ms = -1;
         if (bus_ok) {
@@ -612,11 +802,10 @@ void Service::Impl::run() {
             fds.push_back({poll_data.fd, poll_data.events, 0});
             timeout_ms = poll_data.getPollTimeout();
         }
-        if (counters_due) {
-            const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*counters_due - Clock::now()).count();
-            const int due_ms = static_cast<int>(std::clamp<decltype(wait)>(wait, 0, INT_MAX));
-            timeout_ms = timeout_ms < 0 ? due_ms : std::min(timeout_ms, due_ms);
-        }
+        shorten_timeout(timeout_ms, counters_due);
+        shorten_timeout(timeout_ms, credentials_due);
+        if (more_messages)
+            timeout_ms = 0;
         const std::size_t first_pidfd = fds.size();
         tgids.clear();
         server->watched_pidfds(fds, tgids);
@@ -631,6 +820,8 @@ void Service::Impl::run() {
             if (fds[i].revents != 0)
                 server->process_exited(tgids[i - first_pidfd]);
         }
+        if (!running)
+            break;
         counters_due = server->flush_counters(Clock::now());
     }
     // Unregister, then close the connection here, flushing the last signals.

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,7 +24,9 @@ namespace rustland::service {
 class LatencyHints {
 public:
     // False if the map is full: the hold is refused with LimitExceeded.
-    virtual bool mark(pid_t tgid) = 0;
+    // `pidfd` (borrowed) is the process's identity, `holder` the uid the
+    // hold was granted to (0: root).
+    virtual bool mark(pid_t tgid, int pidfd, uid_t holder) = 0;
     virtual void unmark(pid_t tgid) = 0;
 
 protected:
@@ -48,6 +51,15 @@ struct Limits {
     unsigned rate_burst = 20;          // hold requests one non-root uid may make at once...
     double rate_per_second = 2.0;      // ...refilled at this rate
     std::size_t max_text_bytes = 255;  // app_id, reason
+    // Every call and property read of a non-root uid spends from this budget
+    // first, so one user's flood is refused cheaply instead of queueing
+    // everyone else's calls behind it.
+    unsigned call_burst = 200;
+    double call_rate_per_second = 100.0;
+    // Reloads of one non-root uid waiting for polkit's answer; polkit must
+    // answer within authorization_timeout (it may be asking for a password).
+    unsigned max_pending_authorizations_per_uid = 2;
+    std::chrono::milliseconds authorization_timeout{60000};
 };
 
 struct SchedulerState {

@@ -9,8 +9,6 @@
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -54,15 +52,36 @@ std::optional<Number> nth_number(std::string_view fields, unsigned n) {
     }
 }
 
+// Out of file descriptors is the daemon's problem, not a sign that the
+// process is gone: say so instead of answering NoSuchProcess.
+[[noreturn]] void out_of_descriptors(const std::string& what) {
+    throw Refusal(ErrorCode::LimitExceeded,
+                  fmt::format("the daemon has run out of file descriptors ({}: {}); raise LimitNOFILE "
+                              "of scx-rustland.service",
+                              what, std::strerror(errno)));
+}
+
+bool out_of_descriptors_errno() { return errno == EMFILE || errno == ENFILE; }
+
 std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream file(path);
-    if (!file)
+    const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) {
+        if (out_of_descriptors_errno())
+            out_of_descriptors("open " + path);
         return std::nullopt;
-    std::ostringstream text;
-    text << file.rdbuf();
-    if (file.bad())
-        return std::nullopt;
-    return text.str();
+    }
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t got = ::read(file.get(), buffer, sizeof(buffer));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return std::nullopt;
+        if (got == 0)
+            return text;
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
 }
 
 int pidfd_open(pid_t pid) {
@@ -94,7 +113,7 @@ Target finish(UniqueFd pidfd, pid_t pid) {
                       fmt::format("the pidfd refers to thread {} of process {}; pass a pidfd of "
                                   "the process",
                                   pid, status.tgid));
-    return {std::move(pidfd), status.tgid, status.real_uid, status.effective_uid};
+    return {std::move(pidfd), status.tgid, status.uids};
 }
 
 }  // namespace
@@ -107,9 +126,10 @@ std::optional<ProcStatus> parse_proc_status(std::string_view status) {
     const auto tgid = nth_number<pid_t>(*tgid_line, 0);
     const auto real = nth_number<uid_t>(*uid_line, 0);
     const auto effective = nth_number<uid_t>(*uid_line, 1);
-    if (!tgid || !real || !effective || *tgid <= 0)
+    const auto saved = nth_number<uid_t>(*uid_line, 2);
+    if (!tgid || !real || !effective || !saved || *tgid <= 0)
         return std::nullopt;
-    return ProcStatus{*tgid, *real, *effective};
+    return ProcStatus{*tgid, {*real, *effective, *saved}};
 }
 
 std::optional<long> parse_fdinfo_pid(std::string_view fdinfo) {
@@ -143,6 +163,8 @@ Target resolve_pidfd(int fd) {
     if (*pid < 0 || *pid > INT_MAX)
         throw Refusal(ErrorCode::InvalidArgument, fmt::format("the pidfd names pid {}", *pid));
     UniqueFd ours(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+    if (!ours && out_of_descriptors_errno())
+        out_of_descriptors("duplicating the pidfd");
     if (!ours)
         throw Refusal(ErrorCode::Failed,
                       fmt::format("cannot duplicate the pidfd: {}", std::strerror(errno)));
@@ -164,6 +186,8 @@ Target resolve_pid(std::uint32_t pid) {
     if (!pidfd) {
         if (errno == ESRCH)
             throw gone(requested);
+        if (out_of_descriptors_errno())
+            out_of_descriptors(fmt::format("pidfd_open({})", tgid));
         throw Refusal(ErrorCode::Failed, fmt::format("pidfd_open({}) failed: {}", tgid,
                                                      std::strerror(errno)));
     }
@@ -171,6 +195,16 @@ Target resolve_pid(std::uint32_t pid) {
     if (tgid != requested && ::access(fmt::format("/proc/{}/task/{}", tgid, requested).c_str(), F_OK) != 0)
         throw gone(requested);
     return finish(std::move(pidfd), tgid);
+}
+
+std::optional<ProcessUids> current_uids(pid_t tgid) {
+    const auto text = read_file(fmt::format("/proc/{}/status", tgid));
+    if (!text)
+        return std::nullopt;
+    const auto status = parse_proc_status(*text);
+    if (!status)
+        return std::nullopt;
+    return status->uids;
 }
 
 }  // namespace rustland::service

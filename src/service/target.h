@@ -11,18 +11,18 @@
 #include <string_view>
 
 #include "common/unique_fd.h"
+#include "service/authorization.h"
 
 namespace rustland::service {
 
 
 struct ProcStatus {
     pid_t tgid;
-    uid_t real_uid;
-    uid_t effective_uid;
+    ProcessUids uids;
 };
 
-// The Tgid and Uid lines of /proc/<pid>/status; nullopt if either is missing
-// or malformed.
+// The Tgid and Uid lines (real, effective, saved) of /proc/<pid>/status;
+// nullopt if either is missing or malformed.
 std::optional<ProcStatus> parse_proc_status(std::string_view status);
 
 // The Pid line of /proc/self/fdinfo/<fd>: nullopt when there is none (the fd
@@ -33,8 +33,7 @@ std::optional<long> parse_fdinfo_pid(std::string_view fdinfo);
 struct Target {
     UniqueFd pidfd;  // ours; readable once the process has exited
     pid_t tgid;
-    uid_t real_uid;
-    uid_t effective_uid;
+    ProcessUids uids;
 };
 
 // From a caller's pidfd (we dup it). Throws Refusal: InvalidArgument (not a
@@ -47,5 +46,10 @@ Target resolve_pid(std::uint32_t pid);
 
 // True once the process a pidfd refers to has exited.
 bool process_exited(int pidfd);
+
+// The current uids of a process, nullopt if it is gone (the caller tells a
+// successor apart with its pidfd). Throws Refusal(LimitExceeded) when the
+// daemon is out of file descriptors.
+std::optional<ProcessUids> current_uids(pid_t tgid);
 
 }  // namespace rustland::service

@@ -4,6 +4,9 @@
 // played by writing entries the way rustland.bpf.c does.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,16 +51,19 @@ class HeldProcessesTest : public ::testing::Test {
 protected:
     void SetUp() override {
         ASSERT_GE(map_.fd(), 0) << "creating a BPF map needs root or CAP_BPF: " << std::strerror(errno);
+        ASSERT_TRUE(alive_) << "pidfd_open: " << std::strerror(errno);
     }
     BpfMap map_{8};
     daemon::HeldProcesses held_;
+    // The identity passed with the made-up tgids: a process that stays alive.
+    UniqueFd alive_{static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0u))};
 };
 
 using Entries = std::vector<std::pair<pid_t, pid_t>>;
 
 TEST_F(HeldProcessesTest, MarkWritesTheProcessAsItsOwnHolder) {
     held_.bind(map_.fd());
-    ASSERT_TRUE(held_.mark(100));
+    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
     const auto entries = dispatcher::LatencyHintsMap(map_.fd()).entries();
     ASSERT_EQ(entries.size(), 1u);
     EXPECT_EQ(entries[0].first, 100);
@@ -67,8 +73,8 @@ TEST_F(HeldProcessesTest, MarkWritesTheProcessAsItsOwnHolder) {
 
 TEST_F(HeldProcessesTest, UnmarkRemovesTheProcessAndWhatItsChildrenInherited) {
     held_.bind(map_.fd());
-    ASSERT_TRUE(held_.mark(100));
-    ASSERT_TRUE(held_.mark(200));
+    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
+    ASSERT_TRUE(held_.mark(200, alive_.get(), 1000));
     map_.inherit(101, 100);
     map_.inherit(102, 100);
     map_.inherit(201, 200);
@@ -79,7 +85,7 @@ TEST_F(HeldProcessesTest, UnmarkRemovesTheProcessAndWhatItsChildrenInherited) {
 }
 
 TEST_F(HeldProcessesTest, ANewMapGetsEveryHeldProcessAndAnOldOneIsLeftAlone) {
-    ASSERT_TRUE(held_.mark(7));  // between two attaches: no map yet
+    ASSERT_TRUE(held_.mark(7, alive_.get(), 1000));  // between two attaches: no map yet
     held_.bind(map_.fd());
     EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}}));
     held_.unbind();
@@ -87,7 +93,7 @@ TEST_F(HeldProcessesTest, ANewMapGetsEveryHeldProcessAndAnOldOneIsLeftAlone) {
     EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}})) << "an unbound map must not be written";
 
     BpfMap next(8);
-    ASSERT_TRUE(held_.mark(8));
+    ASSERT_TRUE(held_.mark(8, alive_.get(), 1000));
     held_.bind(next.fd());
     EXPECT_EQ(next.keys_and_holders(), (Entries{{8, 8}}));
 }
@@ -95,13 +101,44 @@ TEST_F(HeldProcessesTest, ANewMapGetsEveryHeldProcessAndAnOldOneIsLeftAlone) {
 TEST_F(HeldProcessesTest, AFullMapRefusesTheHold) {
     held_.bind(map_.fd());
     for (pid_t tgid = 1; tgid <= 8; ++tgid)
-        ASSERT_TRUE(held_.mark(tgid));
-    EXPECT_FALSE(held_.mark(9));
+        ASSERT_TRUE(held_.mark(tgid, alive_.get(), 1000));
+    EXPECT_FALSE(held_.mark(9, alive_.get(), 1000));
     held_.unmark(1);
-    EXPECT_TRUE(held_.mark(9));
+    EXPECT_TRUE(held_.mark(9, alive_.get(), 1000));
     BpfMap next(8);
     held_.bind(next.fd());
     EXPECT_EQ(next.keys_and_holders().size(), 8u) << "a refused hold must not be replayed later";
+}
+
+TEST_F(HeldProcessesTest, AForkStormOfOneUserCannotBlockAnotherUsersHold) {
+    held_.bind(map_.fd());
+    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
+    for (pid_t child = 101; child <= 107; ++child)
+        map_.inherit(child, 100);  // the map is full
+    EXPECT_TRUE(held_.mark(200, alive_.get(), 1001)) << "another user's hold";
+    EXPECT_TRUE(held_.mark(300, alive_.get(), 0)) << "root's hold";
+    const auto entries = map_.keys_and_holders();
+    EXPECT_TRUE(std::count(entries.begin(), entries.end(), std::pair<pid_t, pid_t>{100, 100}))
+        << "the storming user's own hold stays";
+    EXPECT_TRUE(std::count(entries.begin(), entries.end(), std::pair<pid_t, pid_t>{200, 200}));
+    EXPECT_TRUE(std::count(entries.begin(), entries.end(), std::pair<pid_t, pid_t>{300, 300}));
+}
+
+TEST_F(HeldProcessesTest, ANewMapGetsNoProcessThatExitedMeanwhile) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    const UniqueFd identity(static_cast<int>(::syscall(SYS_pidfd_open, child, 0u)));
+    ASSERT_TRUE(identity);
+    ASSERT_TRUE(held_.mark(child, identity.get(), 1000));
+    ASSERT_TRUE(held_.mark(7, alive_.get(), 1000));
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);  // its pid is free for another process now
+    held_.bind(map_.fd());
+    EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}}));
 }
 
 }  // namespace

@@ -36,22 +36,31 @@ std::optional<ErrorCode> verdict(Authorizer& authorizer, const HoldRequest& requ
     }
 }
 
-HoldRequest own(uid_t uid, bool persistent = false) { return {uid, uid, uid, persistent}; }
+HoldRequest own(uid_t uid, bool persistent = false) { return {uid, {uid, uid, uid}, persistent}; }
 
 TEST(Authorizer, UserMayHoldOnlyProcessesWithItsRealAndEffectiveUid) {
     Authorizer authorizer(test_limits());
     const auto now = Clock::now();
     EXPECT_EQ(verdict(authorizer, own(kUser), {0, 0}, now), std::nullopt);
-    EXPECT_EQ(verdict(authorizer, {kUser, kOther, kOther, false}, {0, 0}, now), ErrorCode::PermissionDenied);
+    EXPECT_EQ(verdict(authorizer, {kUser, {kOther, kOther, kOther}, false}, {0, 0}, now), ErrorCode::PermissionDenied);
     // A setuid program started by the user: real uid matches, effective does not.
-    EXPECT_EQ(verdict(authorizer, {kUser, kUser, 0, false}, {0, 0}, now), ErrorCode::PermissionDenied);
-    EXPECT_EQ(verdict(authorizer, {kUser, 0, kUser, false}, {0, 0}, now), ErrorCode::PermissionDenied);
+    EXPECT_EQ(verdict(authorizer, {kUser, {kUser, 0, 0}, false}, {0, 0}, now), ErrorCode::PermissionDenied);
+    EXPECT_EQ(verdict(authorizer, {kUser, {0, kUser, 0}, false}, {0, 0}, now), ErrorCode::PermissionDenied);
+}
+
+TEST(Authorizer, UserMayNotHoldAProcessThatCanSwitchToAnotherUid) {
+    Authorizer authorizer(test_limits());
+    // Real and effective uid are the user's, but setresuid() could make it root at any time.
+    EXPECT_EQ(verdict(authorizer, {kUser, {kUser, kUser, 0}, false}, {0, 0}, Clock::now()),
+              ErrorCode::PermissionDenied);
+    EXPECT_FALSE(Authorizer::may_keep_hold(kUser, {kUser, 0, 0}));
+    EXPECT_TRUE(Authorizer::may_keep_hold(0, {kUser, 0, 0}));
 }
 
 TEST(Authorizer, RootMayHoldAnyProcessAndMakePersistentHolds) {
     Authorizer authorizer(test_limits());
     const auto now = Clock::now();
-    EXPECT_EQ(verdict(authorizer, {0, kUser, kOther, true}, {0, 0}, now), std::nullopt);
+    EXPECT_EQ(verdict(authorizer, {0, {kUser, kOther, kUser}, true}, {0, 0}, now), std::nullopt);
     EXPECT_EQ(verdict(authorizer, own(kUser, true), {0, 0}, now), ErrorCode::PermissionDenied);
 }
 
@@ -96,7 +105,7 @@ TEST(Authorizer, RefusedRequestsSpendTheBudgetToo) {
     Authorizer authorizer(test_limits());
     const auto now = Clock::now();
     for (int i = 0; i < 4; ++i)
-        EXPECT_EQ(verdict(authorizer, {kUser, 0, 0, false}, {0, 0}, now), ErrorCode::PermissionDenied);
+        EXPECT_EQ(verdict(authorizer, {kUser, {0, 0, 0}, false}, {0, 0}, now), ErrorCode::PermissionDenied);
     EXPECT_EQ(verdict(authorizer, own(kUser), {0, 0}, now), ErrorCode::LimitExceeded);
 }
 

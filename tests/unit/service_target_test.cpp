@@ -6,14 +6,15 @@
 namespace rustland::service {
 namespace {
 
-TEST(ProcStatus, ReadsTgidAndRealAndEffectiveUid) {
+TEST(ProcStatus, ReadsTgidAndRealEffectiveAndSavedUid) {
     const auto status = parse_proc_status(
         "Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t4242\nNgid:\t0\nPid:\t4243\n"
         "PPid:\t1\nUid:\t1000\t0\t1000\t1000\nGid:\t100\t100\t100\t100\n");
     ASSERT_TRUE(status);
     EXPECT_EQ(status->tgid, 4242);
-    EXPECT_EQ(status->real_uid, 1000u);
-    EXPECT_EQ(status->effective_uid, 0u);
+    EXPECT_EQ(status->uids.real, 1000u);
+    EXPECT_EQ(status->uids.effective, 0u);
+    EXPECT_EQ(status->uids.saved, 1000u);
 }
 
 TEST(ProcStatus, MissingOrMalformedFieldsAreRejected) {

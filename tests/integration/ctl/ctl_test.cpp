@@ -222,6 +222,25 @@ TEST_F(CtlTest, NoDaemonOrNoBusIsExitCode3) {
         << no_bus->err();
 }
 
+TEST_F(CtlTest, HoldNeverReleasesAHoldOfARestartedDaemon) {
+    start_mock();
+    const auto target = start_target();
+    const auto held = start_ctl({"hold", std::to_string(target->pid())});
+    ASSERT_TRUE(held->wait_for_output("as cookie 1 "));
+    ASSERT_TRUE(mock_has_holds(1));
+    // The daemon dies without a word and a new one starts, where somebody
+    // else's hold gets the cookie the first one had handed out.
+    mock_.reset();
+    start_mock();
+    auto others = sample_hold();
+    others.cookie = 1;
+    mock_->add_hold(others);
+    ::kill(held->pid(), SIGINT);
+    EXPECT_EQ(exit_code(held->wait()), 0) << held->err();
+    EXPECT_TRUE(mock_->releases().empty()) << "released cookie " << mock_->releases().front();
+    EXPECT_EQ(mock_->holds().size(), 1U);
+}
+
 TEST_F(CtlTest, HoldOfAMissingProcessIsExitCode5) {
     start_mock();
     auto target = start_target();

@@ -57,7 +57,11 @@ Process::Process(const std::vector<std::string>& argv,
 
     int out_pipe[2];
     int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    // Closed by a successful exec (close-on-exec): its EOF tells the parent
+    // the child runs the new program, so its name and /proc entries are final.
+    int exec_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
+        ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
         fail("pipe2");
     }
     pid_ = ::fork();
@@ -68,12 +72,21 @@ Process::Process(const std::vector<std::string>& argv,
         ::dup2(out_pipe[1], STDOUT_FILENO);
         ::dup2(err_pipe[1], STDERR_FILENO);
         ::execvpe(args[0], args.data(), envp.data());
+        const int error = errno;
+        [[maybe_unused]] const auto written = ::write(exec_pipe[1], &error, sizeof(error));
         ::_exit(127);
     }
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
+    ::close(exec_pipe[1]);
     out_fd_ = out_pipe[0];
     err_fd_ = err_pipe[0];
+    // Either EOF (exec'd) or the exec's errno; the child then exits 127,
+    // which wait() reports.
+    int exec_error = 0;
+    while (::read(exec_pipe[0], &exec_error, sizeof(exec_error)) < 0 && errno == EINTR) {
+    }
+    ::close(exec_pipe[0]);
 }
 
 Process::~Process() {

@@ -30,12 +30,14 @@ constexpr uid_t kNobody = 65534;
 
 // Like the system bus (dbus-daemon's system.conf): everything is denied
 // unless a policy file punches a hole; ours is included as installed.
-std::string bus_config(const std::string& dir) {
+std::string bus_config(const std::string& dir, const PrivateBus::Limits& limits) {
     return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
   <listen>unix:path=)" + dir + R"(/bus</listen>
+  <limit name="max_match_rules_per_connection">)" + std::to_string(limits.max_match_rules_per_connection) +
+           R"(</limit>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -68,7 +70,9 @@ std::string bus_config(const std::string& dir) {
 
 }  // namespace
 
-PrivateBus::PrivateBus() {
+PrivateBus::PrivateBus() : PrivateBus(Limits{}) {}
+
+PrivateBus::PrivateBus(const Limits& limits) {
     char dir_template[] = "/tmp/rustland-dbus-XXXXXX";
     if (::mkdtemp(dir_template) == nullptr)
         fail("mkdtemp");
@@ -77,7 +81,7 @@ PrivateBus::PrivateBus() {
     if (::chmod(dir_.c_str(), 0755) != 0)
         fail("chmod " + dir_);
     const std::string config = dir_ + "/bus.conf";
-    std::ofstream(config) << bus_config(dir_);
+    std::ofstream(config) << bus_config(dir_, limits);
 
     int address_pipe[2];
     if (::pipe2(address_pipe, O_CLOEXEC) != 0)
@@ -114,7 +118,7 @@ PrivateBus::~PrivateBus() {
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
 
-bool FakeHints::mark(pid_t tgid) {
+bool FakeHints::mark(pid_t tgid, int /*pidfd*/, uid_t /*holder*/) {
     std::lock_guard lock(mutex_);
     if (refuse_)
         return false;
@@ -171,7 +175,8 @@ FakeAdmin::~FakeAdmin() {
 void FakeAdmin::reload(std::function<void(std::string problems)> done) {
     std::lock_guard lock(mutex_);
     ++reloads_;
-    threads_.emplace_back([done = std::move(done), problems = problems_] { done(problems); });
+    const auto& kept = kept_.emplace_back(std::make_shared<Done>(std::move(done)));
+    threads_.emplace_back([done = kept, problems = problems_] { (*done)(problems); });
 }
 
 unsigned FakeAdmin::reloads() const {
@@ -229,37 +234,69 @@ void Client::record(Event event) {
     arrived_.notify_all();
 }
 
-FakePolkit::FakePolkit(bool authorize)
+FakePolkit::FakePolkit(bool authorize) : FakePolkit(authorize, false) {}
+
+FakePolkit::FakePolkit(Stalled) : FakePolkit(false, true) {}
+
+FakePolkit::FakePolkit(bool authorize, bool stall)
     : authorize_(authorize),
       connection_(sdbus::createSystemBusConnection("org.freedesktop.PolicyKit1")),
       object_(sdbus::createObject(*connection_, "/org/freedesktop/PolicyKit1/Authority")) {
-    using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
-    using Answer = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
-    object_->registerMethod("CheckAuthorization")
-        .onInterface("org.freedesktop.PolicyKit1.Authority")
-        .implementedAs([this](const Subject& subject, const std::string& action,
-                              const std::map<std::string, std::string>& /*details*/, const std::uint32_t& flags,
-                              const std::string& /*cancellation_id*/) -> Answer {
-            const auto& details = std::get<1>(subject);
-            const auto name = details.find("name");
-            std::lock_guard lock(mutex_);
-            questions_.push_back({std::get<0>(subject),
-                                  name == details.end() ? std::string() : name->second.get<std::string>(), action,
-                                  flags});
-            return Answer{authorize_, false, std::map<std::string, std::string>{}};
-        });
+    if (stall) {
+        object_->registerMethod("CheckAuthorization")
+            .onInterface("org.freedesktop.PolicyKit1.Authority")
+            .implementedAs([this](sdbus::Result<Answer>&& result, const Subject& subject, const std::string& action,
+                                  const std::map<std::string, std::string>& /*details*/,
+                                  const std::uint32_t& flags, const std::string& /*cancellation_id*/) {
+                {
+                    std::lock_guard lock(mutex_);
+                    unanswered_.push_back(std::move(result));
+                }
+                record(subject, action, flags);
+            });
+    } else {
+        object_->registerMethod("CheckAuthorization")
+            .onInterface("org.freedesktop.PolicyKit1.Authority")
+            .implementedAs([this](const Subject& subject, const std::string& action,
+                                  const std::map<std::string, std::string>& /*details*/,
+                                  const std::uint32_t& flags, const std::string& /*cancellation_id*/) -> Answer {
+                record(subject, action, flags);
+                return Answer{authorize_, false, std::map<std::string, std::string>{}};
+            });
+    }
     object_->finishRegistration();
     connection_->enterEventLoopAsync();
 }
 
 FakePolkit::~FakePolkit() {
     connection_->leaveEventLoop();
+    unanswered_.clear();
     object_.reset();
+}
+
+void FakePolkit::record(const Subject& subject, const std::string& action, std::uint32_t flags) {
+    const auto& details = std::get<1>(subject);
+    const auto name = details.find("name");
+    {
+        std::lock_guard lock(mutex_);
+        questions_.push_back({std::get<0>(subject),
+                              name == details.end() ? std::string() : name->second.get<std::string>(), action,
+                              flags});
+    }
+    asked_.notify_all();
 }
 
 std::vector<FakePolkit::Question> FakePolkit::questions() const {
     std::lock_guard lock(mutex_);
     return questions_;
+}
+
+bool FakePolkit::wait_for_question_from(const std::string& subject) const {
+    std::unique_lock lock(mutex_);
+    return asked_.wait_for(lock, kDeadline, [&] {
+        return std::any_of(questions_.begin(), questions_.end(),
+                           [&](const Question& question) { return question.subject_name == subject; });
+    });
 }
 
 std::string error_of(const std::function<void()>& call) {
@@ -271,7 +308,9 @@ std::string error_of(const std::function<void()>& call) {
     }
 }
 
-std::string as_nobody(const std::function<std::string()>& body) {
+std::string as_nobody(const std::function<std::string()>& body) { return as_user(kNobody, body); }
+
+std::string as_user(uid_t uid, const std::function<std::string()>& body) {
     int result_pipe[2];
     if (::pipe2(result_pipe, O_CLOEXEC) != 0)
         fail("pipe2");
@@ -282,8 +321,8 @@ std::string as_nobody(const std::function<std::string()>& body) {
         ::close(result_pipe[0]);
         std::string result;
         try {
-            if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)
-                fail("dropping to uid 65534");
+            if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0)
+                fail("switching to uid " + std::to_string(uid));
             result = body();
         } catch (const std::exception& error) {
             result = std::string("exception: ") + error.what();

@@ -27,7 +27,12 @@ namespace rustland::service::testing {
 // DBUS_SYSTEM_BUS_ADDRESS points at it while it runs.
 class PrivateBus {
 public:
+    // dbus-daemon's limits that tests lower to reach them cheaply.
+    struct Limits {
+        unsigned max_match_rules_per_connection = 512;  // the system bus's
+    };
     PrivateBus();
+    explicit PrivateBus(const Limits& limits);
     ~PrivateBus();
     PrivateBus(const PrivateBus&) = delete;
     PrivateBus& operator=(const PrivateBus&) = delete;
@@ -40,7 +45,7 @@ private:
 // Records marks like the dispatcher's map would hold them.
 class FakeHints final : public LatencyHints {
 public:
-    bool mark(pid_t tgid) override;
+    bool mark(pid_t tgid, int pidfd, uid_t holder) override;
     void unmark(pid_t tgid) override;
 
     void refuse_marks(bool refuse);
@@ -60,7 +65,10 @@ private:
     bool refuse_ = false;
 };
 
-// Answers every reload from another thread with the configured problems.
+// Answers every reload from another thread with the configured problems,
+// and keeps each callback until it is destroyed itself (after the service,
+// in the fixtures): the service must not care where or when the daemon
+// lets go of a callback.
 class FakeAdmin final : public Admin {
 public:
     explicit FakeAdmin(std::string problems = {}) : problems_(std::move(problems)) {}
@@ -69,10 +77,12 @@ public:
     unsigned reloads() const;
 
 private:
+    using Done = std::function<void(std::string problems)>;
     std::string problems_;
     mutable std::mutex mutex_;
     unsigned reloads_ = 0;
     std::vector<std::thread> threads_;
+    std::vector<std::shared_ptr<Done>> kept_;
 };
 
 // A client of org.scx.Rustland1 on its own connection, recording signals.
@@ -113,6 +123,9 @@ private:
 class FakePolkit {
 public:
     explicit FakePolkit(bool authorize);
+    // Never answers (a polkit waiting for a password nobody types).
+    struct Stalled {};
+    explicit FakePolkit(Stalled);
     ~FakePolkit();
 
     struct Question {
@@ -122,20 +135,32 @@ public:
         std::uint32_t flags;
     };
     std::vector<Question> questions() const;
+    // Waits (up to a generous deadline, for hangs only) until the bus name
+    // `subject` was asked about.
+    bool wait_for_question_from(const std::string& subject) const;
 
 private:
+    using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
+    using Answer = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
+    FakePolkit(bool authorize, bool stall);
+    void record(const Subject& subject, const std::string& action, std::uint32_t flags);
+
     bool authorize_;
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IObject> object_;
     mutable std::mutex mutex_;
+    mutable std::condition_variable asked_;
     std::vector<Question> questions_;
+    std::vector<sdbus::Result<Answer>> unanswered_;
 };
 
 // The D-Bus error name `call` fails with, or "ok".
 std::string error_of(const std::function<void()>& call);
 
-// Runs `body` in a forked child as uid/gid 65534 (nobody) with its own bus
+// Runs `body` in a forked child as uid/gid `uid` with its own bus
 // connections; returns what the body returned (or the exception it threw).
+std::string as_user(uid_t uid, const std::function<std::string()>& body);
+// as_user(65534) (nobody).
 std::string as_nobody(const std::function<std::string()>& body);
 
 // A child process that just waits to be killed; killed and reaped on destruction.
