@@ -85,7 +85,8 @@ public:
             UniqueFd pidfd = open_pidfd(process.pid);
             // The pidfd names whatever has the pid now: make sure it is still
             // the process that was looked at.
-            if (read_process(process.pid) != process) {
+            const auto now = read_process(process.pid);
+            if (!now || !same_process(*now, process)) {
                 return Failure{ExitCode::no_such_target, "no such process"};
             }
             const auto cookie = client_.Hold(sdbus::UnixFd(pidfd.get()), app_id, reason, {});

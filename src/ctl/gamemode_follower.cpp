@@ -81,8 +81,9 @@ bool GameModeFollower::covered(const ProcessSnapshot& snapshot,
                                const ProcessInfo& process) const {
     const auto held_as = [this](const ProcessInfo& candidate) -> const Held* {
         const auto found = held_.find(candidate.pid);
-        return found != held_.end() && found->second.process == candidate ? &found->second
-                                                                           : nullptr;
+        return found != held_.end() && same_process(found->second.process, candidate)
+                   ? &found->second
+                   : nullptr;
     };
     if (held_as(process)) {
         return true;
@@ -119,13 +120,13 @@ void GameModeFollower::reconcile() {
         }
     }
 
-    // Holds that stay: on a wanted process, or taken for a game still
-    // registered (a helper it started may have been reparented).
+    // Holds that stay: on a live process that is wanted, or was taken for a
+    // game still registered (a helper it started may have been reparented).
     std::vector<Held> doomed;
     for (auto it = held_.begin(); it != held_.end();) {
-        const auto want = wanted.find(it->first);
-        const bool stays = (want != wanted.end() && want->second.first == it->second.process) ||
-                           games_.contains(it->second.game);
+        const auto now = snapshot.find(it->first);
+        const bool alive = now && same_process(*now, it->second.process);
+        const bool stays = alive && (wanted.contains(it->first) || games_.contains(it->second.game));
         if (stays) {
             ++it;
         } else {

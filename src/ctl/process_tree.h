@@ -24,6 +24,11 @@ struct ProcessInfo {
     bool operator==(const ProcessInfo&) const = default;
 };
 
+// Whether both name the same process (its parent may have changed since).
+inline bool same_process(const ProcessInfo& a, const ProcessInfo& b) {
+    return a.pid == b.pid && a.start_ticks == b.start_ticks;
+}
+
 // The pid, parent and start time in the text of /proc/PID/stat; nullopt if
 // it is not such a line. The command name may contain spaces and ')'.
 std::optional<ProcessInfo> parse_proc_stat(std::string_view stat);
