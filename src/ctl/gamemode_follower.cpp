@@ -92,6 +92,7 @@ bool GameModeFollower::covered(const ProcessSnapshot& snapshot,
     // us (or we) was forked after its hold began. Start times only grow
     // downwards, so that process is the one that must be younger than the hold.
     ProcessInfo below = process;
+    // Bounded: a snapshot read while pids were reused could hold a cycle.
     for (std::size_t depth = 0; depth < 4096; ++depth) {
         const auto parent = snapshot.find(below.parent);
         if (!parent || parent->pid == below.pid) {
