@@ -78,6 +78,16 @@ ParsedArguments parse_arguments(std::span<const char* const> args) {
                       "Do not run CMD if it cannot be held; exit with the error's code");
     run_app->add_option("CMD", run.argv, "Command and its arguments (after --)")->required();
 
+    FollowGameModeCommand follow;
+    auto* follow_app = app.add_subcommand(
+        "follow-gamemode", "Hold the games GameMode (gamemoded) registers, while they are "
+                           "registered (the systemd user unit scx-rustland-gamemode.service)");
+    follow_app->add_option("--max-holds", follow.max_holds,
+                           "Holds at once at most (a game and the processes it started before "
+                           "its hold need one each)")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+
     ParsedArguments parsed;
     std::ostringstream out;
     std::ostringstream err;
@@ -108,6 +118,8 @@ ParsedArguments parse_arguments(std::span<const char* const> args) {
         parsed.command = release;
     } else if (reload_app->parsed()) {
         parsed.command = ReloadCommand{};
+    } else if (follow_app->parsed()) {
+        parsed.command = follow;
     } else {
         if (run.app_id.empty()) {
             run.app_id = std::filesystem::path(run.argv.front()).filename().string();
@@ -127,6 +139,7 @@ std::string describe(const Command& command) {
             [](const ReleaseCommand& release) { return fmt::format("release {}", release.cookie); },
             [](const ReloadCommand&) { return std::string("reload"); },
             [](const RunCommand& run) { return fmt::format("run {}", run.argv.front()); },
+            [](const FollowGameModeCommand&) { return std::string("follow-gamemode"); },
         },
         command);
 }

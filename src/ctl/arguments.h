@@ -45,8 +45,12 @@ struct RunCommand {
     std::vector<std::string> argv;  // CMD ARGS..., never empty
 };
 
+struct FollowGameModeCommand {
+    std::size_t max_holds = 16;  // half the daemon's default per-user cap
+};
+
 using Command = std::variant<StatusCommand, ListCommand, MonitorCommand, HoldCommand,
-                             ReleaseCommand, ReloadCommand, RunCommand>;
+                             ReleaseCommand, ReloadCommand, RunCommand, FollowGameModeCommand>;
 
 // Either a command, or what to print and the exit code to leave with (--help,
 // --version, or a usage error).
@@ -60,7 +64,8 @@ struct ParsedArguments {
 // `args` is argv, program name first.
 ParsedArguments parse_arguments(std::span<const char* const> args);
 
-// What a failure message names: "status", "hold 1234", "release 7", "run sh".
+// What a failure message names: "status", "hold 1234", "release 7", "run sh",
+// "follow-gamemode".
 std::string describe(const Command& command);
 
 }  // namespace rustland::ctl

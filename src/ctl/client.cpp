@@ -119,15 +119,18 @@ void DaemonClient::onPropertiesChanged(const std::string& interface_name,
     }
 }
 
-std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<const int> fds,
+std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> buses,
+                                           std::span<const int> fds,
                                            std::optional<std::chrono::milliseconds> timeout) {
     std::vector<pollfd> polled;
     for (const int fd : fds) {
         polled.push_back({fd, POLLIN, 0});
     }
     int timeout_ms = timeout ? static_cast<int>(timeout->count()) : -1;
-    if (bus) {
+    for (auto* bus : buses) {
+        // Callbacks that run now may have given the caller work: do not sleep then.
         while (bus->processPendingRequest()) {
+            timeout_ms = 0;
         }
         const auto poll_data = bus->getEventLoopPollData();
         polled.push_back({poll_data.fd, poll_data.events, 0});
@@ -137,7 +140,7 @@ std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<co
         throw std::system_error(errno, std::generic_category(), "poll");
     }
     // What just arrived reaches the callbacks before the caller looks at its state.
-    if (bus) {
+    for (auto* bus : buses) {
         while (bus->processPendingRequest()) {
         }
     }
@@ -147,6 +150,15 @@ std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<co
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<const int> fds,
+                                           std::optional<std::chrono::milliseconds> timeout) {
+    if (bus == nullptr) {
+        return wait_for_events(std::span<sdbus::IConnection* const>(), fds, timeout);
+    }
+    sdbus::IConnection* const buses[] = {bus};
+    return wait_for_events(buses, fds, timeout);
 }
 
 }  // namespace rustland::ctl

@@ -63,10 +63,15 @@ std::string daemon_instance(sdbus::IConnection& bus);
 
 // Sleeps until the bus or one of `fds` is readable or `timeout` passes, and
 // dispatches the bus messages queued before and during the wait (signal
-// callbacks run here).
+// callbacks run here); if some were queued before, it does not sleep, so the
+// caller sees what their callbacks did at once.
 // Returns the index in `fds` of a readable descriptor, if any. `bus` may be
 // null (run without a daemon).
 std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<const int> fds,
+                                           std::optional<std::chrono::milliseconds> timeout);
+// The same over several buses (follow-gamemode: the session and the system bus).
+std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> buses,
+                                           std::span<const int> fds,
                                            std::optional<std::chrono::milliseconds> timeout);
 
 }  // namespace rustland::ctl

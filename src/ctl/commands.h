@@ -16,5 +16,7 @@ ExitCode reload(const ReloadCommand& command);
 // Returns only when CMD exited normally; a CMD killed by a signal kills us
 // with the same signal.
 ExitCode run(const RunCommand& command);
+// Runs until SIGINT or SIGTERM; the holds end with it.
+ExitCode follow_gamemode(const FollowGameModeCommand& command);
 
 }  // namespace rustland::ctl

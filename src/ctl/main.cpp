@@ -27,6 +27,9 @@ rustland::ctl::ExitCode execute(const rustland::ctl::Command& command) {
                           [](const ReleaseCommand& request) { return release(request); },
                           [](const ReloadCommand& request) { return reload(request); },
                           [](const RunCommand& request) { return run(request); },
+                          [](const FollowGameModeCommand& request) {
+                              return follow_gamemode(request);
+                          },
                       },
                       command);
 }

@@ -8,10 +8,11 @@
 # Boot 1: the unit as installed (not enabled), `systemctl enable --now`
 # (Type=notify), the D-Bus API with busctl (as root and as the non-root user
 # scxuser: a hold on the user's own process reaches the BPF map
-# latency_hints; a hold on root's process is refused), scx-rustlandctl, live
-# and refused reloads, kill -9 + Restart=on-failure, stop, and the
-# `systemd-analyze security` report; then a clean poweroff with the unit
-# enabled.
+# latency_hints; a hold on root's process is refused), scx-rustlandctl, the
+# GameMode follower (scxuser's user manager and session bus, the real
+# gamemoded, the shipped user unit), live and refused reloads, kill -9 +
+# Restart=on-failure, stop, and the `systemd-analyze security` report; then
+# a clean poweroff with the unit enabled.
 # Boot 2: the unit came back attached at boot; `apt-get purge` leaves no
 # unit, no bus name, no scheduler and none of our files behind.
 #
@@ -27,7 +28,7 @@ TEST_USER=scxuser
 TUNABLE=/proc/sys/vm/compact_unevictable_allowed
 CONF=/etc/scx-rustland/config.toml
 STATE_DIR=/var/lib/scx-vm
-guest_watchdog 480
+guest_watchdog 720
 # Dying before finish still prints FAIL + the marker (guest-lib's handler).
 trap '_gl_on_exit $?' EXIT
 
@@ -66,6 +67,115 @@ wait_until() {
 }
 unit_active() { [[ $(systemctl is-active "$U") == active ]]; }
 journal_has() { wait_until "$2" eval "journalctl -b -u $U --no-pager -o cat 2>/dev/null | grep -Eq -- '$1'"; }
+# ---- GameMode: scxuser's own user manager (linger) and session bus ----
+TEST_UID=$(id -u "$TEST_USER")
+USER_RUNTIME=/run/user/$TEST_UID
+FOLLOWER=scx-rustland-gamemode.service
+GM_BUS=com.feralinteractive.GameMode
+GM_OBJ=/com/feralinteractive/GameMode
+# "${IN_SESSION[@]}" CMD...: CMD as scxuser, on its session bus.
+IN_SESSION=("${AS_USER[@]}" XDG_RUNTIME_DIR="$USER_RUNTIME" DBUS_SESSION_BUS_ADDRESS="unix:path=$USER_RUNTIME/bus")
+in_session() { "${IN_SESSION[@]}" "$@"; }
+user_unit_active() { [[ $(in_session systemctl --user is-active "$1" 2>/dev/null) == active ]]; }
+user_unit_prop() { in_session systemctl --user show -p "$2" --value "$1"; }
+user_manager_up() { systemctl is-active -q "user@$TEST_UID.service" && test -S "$USER_RUNTIME/bus"; }
+gm_registered() { in_session busctl --user call "$GM_BUS" "$GM_OBJ" "$GM_BUS" ListGames 2>/dev/null | grep -Eq " $1 \""; }
+both_in_hints() { in_hints "$1" && in_hints "$2"; }
+both_out_of_hints() { not_in_hints "$1" && not_in_hints "$2"; }
+# held_as PID APP_ID: D-Bus Holds has a hold by scxuser on PID with APP_ID.
+held_as() { busctl get-property "$BUS" "$OBJ" "$IFACE" Holds 2>/dev/null | grep -Fq " $1 $TEST_UID \"$2\" "; }
+follower_restarted() { user_unit_active "$FOLLOWER" && [[ $(user_unit_prop "$FOLLOWER" MainPID) != "$1" ]]; }
+# seconds_until LIMIT CMD...: poll CMD every 50 ms (up to 15 s); log how long
+# it took; succeed if it held within LIMIT seconds.
+seconds_until() {
+	local limit=$1 t0 elapsed
+	shift
+	t0=$(date +%s.%N)
+	until "$@"; do
+		awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { exit !(b - a > 15) }' && break
+		sleep 0.05
+	done
+	elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	log "$* held after ${elapsed} s (limit ${limit} s)"
+	"$@" && awk -v e="$elapsed" -v l="$limit" 'BEGIN { exit !(e <= l) }'
+}
+dump_follower() {
+	echo "---- journal of $FOLLOWER and gamemoded.service ($TEST_USER) ----"
+	journalctl -b --no-pager -o short-monotonic "_SYSTEMD_USER_UNIT=$FOLLOWER" + "_SYSTEMD_USER_UNIT=gamemoded.service" 2>&1 | tail -n 60 | sed 's/^/  | /'
+}
+
+# The games scxuser registers with the real gamemoded are held through the
+# shipped user unit (scx-rustlandctl follow-gamemode); docs/gamemode.md.
+gamemode_follower() {
+	log "GameMode: $(dpkg-query -W -f='${Package} ${Version}' gamemode-daemon)"
+	check "loginctl enable-linger $TEST_USER (a user manager without a login)" loginctl enable-linger "$TEST_USER"
+	check "$TEST_USER's user manager and session bus are up" wait_until 60 user_manager_up
+	assert_eq "the follower's user unit is shipped disabled" disabled "$(in_session systemctl --user is-enabled "$FOLLOWER" 2>&1)"
+	check "systemctl --user enable $FOLLOWER" in_session systemctl --user enable "$FOLLOWER"
+	check "gamemoded not running before the first game" eval '! user_unit_active gamemoded.service'
+
+	# gamemoderun: its registration starts gamemoded (D-Bus activation of
+	# gamemoded.service), which starts the follower (WantedBy=gamemoded.service).
+	rm -f /tmp/gm-run-shell /tmp/gm-run-child
+	"${IN_SESSION[@]}" /usr/games/gamemoderun sh -c 'echo $$ >/tmp/gm-run-shell; sleep 600 & echo $! >/tmp/gm-run-child; wait' &
+	check "the gamemoderun workload forked its child" wait_until 30 test -s /tmp/gm-run-child
+	local shell child fpid
+	shell=$(cat /tmp/gm-run-shell)
+	child=$(cat /tmp/gm-run-child)
+	check "gamemoded started on the registration" wait_until 30 user_unit_active gamemoded.service
+	check "$FOLLOWER started with gamemoded" wait_until 30 user_unit_active "$FOLLOWER"
+	check "GameMode lists the workload $shell" wait_until 10 gm_registered "$shell"
+	check "workload $shell and its child $child in latency_hints" wait_until 30 both_in_hints "$shell" "$child"
+	check "the workload is held with its executable's name as app id" wait_until 5 held_as "$shell" "$(basename "$(readlink "/proc/$shell/exe")")"
+	in_session scx-rustlandctl list 2>&1 | sed 's/^/  ctl: /'
+	kill "$child" "$shell"
+	check "workload and child leave latency_hints when they end" wait_until 15 both_out_of_hints "$shell" "$child"
+	check "their holds are gone from D-Bus Holds" wait_until 15 eval "! holds_pid $shell && ! holds_pid $child"
+
+	# A running shell registered afterwards (gamemoded -r toggles a pid's
+	# registration): its child was forked BEFORE the hold, so it needs a
+	# hold of its own.
+	rm -f /tmp/gm-child
+	"${AS_USER[@]}" sh -c 'sleep 600 & echo $! >/tmp/gm-child; wait' &
+	shell=$!
+	check "the shell forked its child" wait_until 15 test -s /tmp/gm-child
+	child=$(cat /tmp/gm-child)
+	check "shell $shell runs as $TEST_USER" wait_until 10 runs_as "$shell" "$TEST_UID" sh
+	check "gamemoded -r$shell registers the shell" in_session gamemoded -r"$shell"
+	check "shell $shell and its older child $child in latency_hints within 1 s" seconds_until 1 both_in_hints "$shell" "$child"
+	assert_eq "the shell's entry is its own hold" "$shell" "$(hint_holder "$shell")"
+	assert_eq "the older child's entry is its own hold, not inherited" "$child" "$(hint_holder "$child")"
+	check "gamemoded -r$shell again unregisters it" in_session gamemoded -r"$shell"
+	check "shell and child leave latency_hints once unregistered" wait_until 10 both_out_of_hints "$shell" "$child"
+	check "... while both still run" kill -0 "$shell" "$child"
+
+	# Killing the follower ends its holds (they are tied to its bus
+	# connection); systemd restarts it and it retakes them from ListGames.
+	check "registered again" in_session gamemoded -r"$shell"
+	check "held again" wait_until 10 both_in_hints "$shell" "$child"
+	fpid=$(user_unit_prop "$FOLLOWER" MainPID)
+	check "systemctl --user kill -s KILL $FOLLOWER" in_session systemctl --user kill -s KILL "$FOLLOWER"
+	check "killing the follower ended its holds" wait_until 10 both_out_of_hints "$shell" "$child"
+	check "systemd restarted the follower (Restart=on-failure)" wait_until 30 follower_restarted "$fpid"
+	check "the restarted follower holds the game again (ListGames)" wait_until 15 both_in_hints "$shell" "$child"
+
+	# Restarting gamemoded: its registrations go with it (the holds end);
+	# the follower stays, and follows the new gamemoded's games.
+	fpid=$(user_unit_prop "$FOLLOWER" MainPID)
+	check "systemctl --user restart gamemoded" in_session systemctl --user restart gamemoded.service
+	check "the games' holds ended with the old gamemoded" wait_until 15 both_out_of_hints "$shell" "$child"
+	check "the new gamemoded has no games" eval "! gm_registered $shell"
+	check "registered with the new gamemoded" in_session gamemoded -r"$shell"
+	check "held again through the new gamemoded" wait_until 15 both_in_hints "$shell" "$child"
+	assert_eq "the follower ran on through gamemoded's restart" "$fpid" "$(user_unit_prop "$FOLLOWER" MainPID)"
+	kill "$child" "$shell"
+	check "gone from latency_hints at the end" wait_until 15 both_out_of_hints "$shell" "$child"
+	if ((GL_FAILED > 0)); then dump_follower; fi
+	# Boot 2 purges the package: no user manager, nothing enabled.
+	in_session systemctl --user disable "$FOLLOWER" >/dev/null 2>&1
+	loginctl disable-linger "$TEST_USER"
+}
+
 dump_unit() {
 	echo "---- systemctl status $U ----"
 	systemctl status --no-pager -l "$U" 2>&1 | sed 's/^/  | /'
@@ -160,6 +270,9 @@ boot1() {
 	check "scx-rustlandctl run ended with the shell" wait_until 15 gone "$run_pid"
 	check "the shell's hold ended with it" wait_until 15 not_in_hints "$shell"
 	wait "$run_pid" 2>/dev/null
+
+	# ---- GameMode follower --------------------------------------------------------------
+	gamemode_follower
 
 	# ---- D-Bus: refused hold on root's process ---------------------------------------------
 	sleep 600 &
@@ -257,7 +370,7 @@ boot2() {
 	check "sched_ext disabled after purge" wait_for_state disabled 10
 	assert_eq "no scx-rustland process" "" "$(pgrep -x scx-rustland || true)"
 	assert_eq "systemd knows no unit $U" not-found "$(prop LoadState)"
-	assert_eq "no unit file" "" "$(find /usr/lib/systemd /lib/systemd /etc/systemd -name "$U.service*" 2>/dev/null)"
+	assert_eq "no unit file" "" "$(find /usr/lib/systemd /lib/systemd /etc/systemd -name "$U.service*" -o -name "$FOLLOWER" 2>/dev/null)"
 	check "bus name $BUS not owned" bus_free
 	assert_eq "no /etc/scx-rustland" "" "$(ls -d /etc/scx-rustland 2>/dev/null)"
 	assert_eq "no /run/scx-rustland" "" "$(ls -d /run/scx-rustland 2>/dev/null)"

@@ -9,7 +9,7 @@
 #     BUILD_DIR/vm/system/deb that is newer than every source file; else
 #     scripts/build-deb.sh builds one into BUILD_DIR/vm/system/deb.
 #  2. A bookworm minbase rootfs (mmdebstrap) with systemd, dbus, polkitd,
-#     bpftool, a non-root user (scxuser, uid 1000) and the bookworm-backports
+#     bpftool, gamemode, dbus-user-session, a non-root user (scxuser, uid 1000) and the bookworm-backports
 #     source (where libbpf1 >= 1.4 comes from), cached as a tarball under
 #     ${SCX_RUSTLAND_CACHE:-$HOME/.cache/scx-rustland}/rootfs, keyed on
 #     everything that goes into it. Its apt lists are kept, and downloaded
@@ -30,7 +30,7 @@
 # (installed with apt-get when missing), mke2fs, busybox-static,
 # qemu-system-x86, and the network the first time. Environment:
 # SCX_RUSTLAND_CACHE, SCX_SYSTEM_DEB, SCX_SYSTEM_TIMEOUT (per boot, default
-# 600 s), SCX_DEBIAN_MIRROR.
+# 900 s), SCX_DEBIAN_MIRROR.
 set -euo pipefail
 
 log() { printf 'system-test: %s\n' "$*" >&2; }
@@ -84,7 +84,9 @@ log "package: $deb"
 # ---- 2. rootfs (cached) ------------------------------------------------------
 suite=bookworm
 mirror=${SCX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=systemd-sysv,dbus,polkitd,udev,procps,bpftool,ca-certificates
+# gamemode, dbus-user-session and libpam-systemd: the GameMode follower's test (the real
+# gamemoded under scxuser's user manager, on its own session bus).
+packages=systemd-sysv,dbus,polkitd,udev,procps,bpftool,ca-certificates,gamemode,dbus-user-session,libpam-systemd
 user=scxuser
 cache=${SCX_RUSTLAND_CACHE:-$HOME/.cache/scx-rustland}
 key=$( (printf '%s\n' "$suite" "$mirror" minbase "$packages" "$user" backports-v1) | sha256sum | cut -c1-16)
@@ -205,7 +207,7 @@ for boot in 1 2; do
 	t=$(now)
 	set +e
 	"$vmdir/boot.sh" -k "$env_file" -i "$initrd" -d "$img" -l "$out/serial-boot$boot.log" \
-		-t "${SCX_SYSTEM_TIMEOUT:-600}"
+		-t "${SCX_SYSTEM_TIMEOUT:-900}"
 	boot_rc=$?
 	set -e
 	log "boot $boot: $(since "$t") s, guest status $boot_rc"

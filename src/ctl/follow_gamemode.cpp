@@ -1,0 +1,269 @@
+// scx-rustlandctl follow-gamemode: the games gamemoded registers on the
+// session bus become holds on the system bus (GameModeFollower decides
+// which). One thread, one poll loop over both buses, the held processes'
+// pidfds and a signalfd.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "ctl/client.h"
+#include "ctl/commands.h"
+#include "ctl/descriptors.h"
+#include "ctl/errors.h"
+#include "ctl/gamemode_follower.h"
+
+namespace rustland::ctl {
+namespace {
+
+// gamemoded's interface (daemon/gamemode-dbus.c in FeralInteractive/gamemode).
+constexpr const char* kGameModeName = "com.feralinteractive.GameMode";
+constexpr const char* kGameModePath = "/com/feralinteractive/GameMode";
+constexpr const char* kGameModeInterface = "com.feralinteractive.GameMode";
+constexpr const char* kGameInterface = "com.feralinteractive.GameMode.Game";
+constexpr const char* kDaemonName = "org.scx.Rustland1";
+constexpr auto kCallTimeout = std::chrono::seconds(5);
+// How long a hold the daemon refused for lack of budget waits to be asked again.
+constexpr auto kRetryDelay = std::chrono::seconds(5);
+
+void log_line(std::string_view line) { fmt::print(stderr, "{}\n", line); }
+
+std::string name_owner_rule(const std::string& name) {
+    return fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                       "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
+                       name);
+}
+
+// Asks without starting it: gamemoded is D-Bus activatable, and following
+// it must not be what starts it.
+bool name_has_owner(sdbus::IConnection& bus, const std::string& name) {
+    const auto proxy = sdbus::createProxy(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    bool owned = false;
+    proxy->callMethod("NameHasOwner")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(name)
+        .withTimeout(kCallTimeout)
+        .storeResultsTo(owned);
+    return owned;
+}
+
+// The basename of the game's executable: as gamemoded resolved it (it finds
+// the .exe behind Wine's preloader), else as /proc shows it.
+std::string game_app_id(sdbus::IConnection& session, pid_t pid, const sdbus::ObjectPath& path) {
+    std::string executable;
+    try {
+        executable = sdbus::createProxy(session, kGameModeName, path)
+                         ->getProperty("Executable")
+                         .onInterface(kGameInterface)
+                         .get<std::string>();
+    } catch (const sdbus::Error&) {
+        std::error_code error;
+        executable = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", pid), error);
+    }
+    if (const auto slash = executable.find_last_of('/'); slash != std::string::npos) {
+        executable.erase(0, slash + 1);
+    }
+    if (executable.empty()) {
+        std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+        std::getline(comm, executable);
+    }
+    return executable;
+}
+
+class DaemonHolds final : public HoldService {
+public:
+    explicit DaemonHolds(DaemonClient& client) : client_(client) {}
+
+    std::variant<HoldGrant, Failure> hold(const ProcessInfo& process, const std::string& app_id,
+                                          const std::string& reason) override {
+        try {
+            UniqueFd pidfd = open_pidfd(process.pid);
+            // The pidfd names whatever has the pid now: make sure it is still
+            // the process that was looked at.
+            const auto now = read_process(process.pid);
+            if (!now || !same_process(*now, process)) {
+                return Failure{ExitCode::no_such_target, "no such process"};
+            }
+            const auto cookie = client_.Hold(sdbus::UnixFd(pidfd.get()), app_id, reason, {});
+            return HoldGrant{cookie, std::move(pidfd), boot_clock_ticks()};
+        } catch (const CommandFailed& failed) {
+            return failed.failure();
+        } catch (const sdbus::Error& error) {
+            return failure_from_dbus_error(error.getName(), error.getMessage());
+        } catch (const std::system_error& error) {
+            return Failure{ExitCode::failure, error.what()};
+        }
+    }
+
+    std::optional<Failure> release(std::uint64_t cookie) override {
+        try {
+            client_.Release(cookie);
+            return std::nullopt;
+        } catch (const sdbus::Error& error) {
+            return failure_from_dbus_error(error.getName(), error.getMessage());
+        }
+    }
+
+private:
+    DaemonClient& client_;
+};
+
+// What the bus callbacks saw, handled after each wait (the callbacks run
+// inside the bus's dispatch, where no blocking call belongs).
+struct BusEvent {
+    enum class Kind { registered, unregistered, gamemode_owner, daemon_owner };
+    Kind kind;
+    pid_t pid = 0;
+    sdbus::ObjectPath path;
+    bool owned = false;  // for the *_owner kinds: the name has an owner now
+};
+
+std::vector<Game> list_games(sdbus::IConnection& session, sdbus::IProxy& gamemode) {
+    std::vector<sdbus::Struct<std::int32_t, sdbus::ObjectPath>> listed;
+    try {
+        gamemode.callMethod("ListGames")
+            .onInterface(kGameModeInterface)
+            .withTimeout(kCallTimeout)
+            .storeResultsTo(listed);
+    } catch (const sdbus::Error& error) {
+        // Gone again: its NameOwnerChanged follows.
+        log_line(fmt::format("ListGames: {}", failure_from_dbus_error(error.getName(),
+                                                                      error.getMessage())
+                                                   .text));
+    }
+    std::vector<Game> games;
+    for (const auto& game : listed) {
+        const pid_t pid = std::get<0>(game);
+        games.push_back({pid, game_app_id(session, pid, std::get<1>(game))});
+    }
+    return games;
+}
+
+}  // namespace
+
+ExitCode follow_gamemode(const FollowGameModeCommand& command) {
+    std::unique_ptr<sdbus::IConnection> session;
+    try {
+        session = sdbus::createSessionBusConnection();
+    } catch (const sdbus::Error& error) {
+        throw CommandFailed({ExitCode::failure, fmt::format("no session bus (where gamemoded "
+                                                            "runs): {}",
+                                                            error.getMessage())});
+    }
+    const auto system = connect_system_bus();
+    const SignalFd stop_signals{SIGINT, SIGTERM};
+
+    std::vector<BusEvent> events;
+    // Subscribed before the first look, so that no change falls in between.
+    auto gamemode = sdbus::createProxy(*session, kGameModeName, kGameModePath);
+    gamemode->uponSignal("GameRegistered")
+        .onInterface(kGameModeInterface)
+        .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
+            events.push_back({BusEvent::Kind::registered, pid, path, false});
+        });
+    gamemode->uponSignal("GameUnregistered")
+        .onInterface(kGameModeInterface)
+        .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
+            events.push_back({BusEvent::Kind::unregistered, pid, path, false});
+        });
+    gamemode->finishRegistration();
+    const auto owner_changed = [&events](BusEvent::Kind kind) {
+        return [&events, kind](sdbus::Message& message) {
+            std::string name, old_owner, new_owner;
+            message >> name >> old_owner >> new_owner;
+            events.push_back({kind, 0, {}, !new_owner.empty()});
+        };
+    };
+    const auto gamemode_watch = session->addMatch(
+        name_owner_rule(kGameModeName), owner_changed(BusEvent::Kind::gamemode_owner));
+    const auto daemon_watch = system->addMatch(name_owner_rule(kDaemonName),
+                                               owner_changed(BusEvent::Kind::daemon_owner));
+
+    DaemonClient client(*system);
+    DaemonHolds holds(client);
+    GameModeFollower follower(holds, [] { return read_process_snapshot(); }, log_line,
+                              command.max_holds);
+    log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})",
+                         kGameModeName, kDaemonName, command.max_holds));
+    if (!name_has_owner(*system, kDaemonName)) {
+        log_line(fmt::format("{} has no owner on the system bus: waiting for the daemon",
+                             kDaemonName));
+        follower.daemon_vanished();
+    }
+    if (name_has_owner(*session, kGameModeName)) {
+        follower.games_listed(list_games(*session, *gamemode));
+    } else {
+        log_line("gamemoded is not running: waiting for it");
+    }
+
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kNoRetry = Clock::time_point::max();
+    auto retry_at = kNoRetry;
+    sdbus::IConnection* const buses[] = {session.get(), system.get()};
+    for (;;) {
+        if (follower.wants_retry() && retry_at == kNoRetry) {
+            retry_at = Clock::now() + kRetryDelay;
+        }
+        std::optional<std::chrono::milliseconds> timeout;
+        if (retry_at != kNoRetry) {
+            timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(retry_at -
+                                                                            Clock::now()),
+                               std::chrono::milliseconds(0));
+        }
+        const auto watched = follower.watched_pidfds();
+        std::vector<int> fds{stop_signals.fd()};
+        for (const auto& [fd, pid] : watched) {
+            fds.push_back(fd);
+        }
+        const auto ready = wait_for_events(buses, fds, timeout);
+        if (ready == 0U) {
+            const auto signal = stop_signals.read_one();
+            // Our holds end as our bus connection closes.
+            log_line(fmt::format("stopping on signal {}", signal.ssi_signo));
+            return ExitCode::ok;
+        }
+        if (ready) {
+            follower.process_exited(watched[*ready - 1].second);
+        }
+        for (auto pending = std::exchange(events, {}); const auto& event : pending) {
+            switch (event.kind) {
+            case BusEvent::Kind::registered:
+                follower.game_registered({event.pid, game_app_id(*session, event.pid,
+                                                                  event.path)});
+                break;
+            case BusEvent::Kind::unregistered:
+                follower.game_unregistered(event.pid);
+                break;
+            case BusEvent::Kind::gamemode_owner:
+                log_line(event.owned ? "gamemoded started: reading its games"
+                                     : "gamemoded stopped: its games are no longer held");
+                if (event.owned) {
+                    follower.games_listed(list_games(*session, *gamemode));
+                } else {
+                    follower.gamemode_vanished();
+                }
+                break;
+            case BusEvent::Kind::daemon_owner:
+                log_line(event.owned ? "the daemon started: holding the games again"
+                                     : "the daemon stopped: waiting for it");
+                if (event.owned) {
+                    follower.daemon_appeared();
+                } else {
+                    follower.daemon_vanished();
+                }
+                break;
+            }
+        }
+        if (Clock::now() >= retry_at) {
+            retry_at = kNoRetry;
+            follower.retry();
+        }
+    }
+}
+
+}  // namespace rustland::ctl
