@@ -66,11 +66,14 @@ enum rl_latency_class {
  * Value of the latency_hints map, keyed by tgid. The daemon writes one entry
  * per held process (held_tgid == key); the dispatcher adds one for each
  * process a held process forks (held_tgid == the held ancestor), so the
- * daemon can remove a hold together with everything it spread to.
+ * daemon can remove a hold together with everything it spread to. A task
+ * of such a process that no longer runs as the holder (a setuid program it
+ * exec'd, such as sudo) gets no latency class from it.
  */
 struct rl_latency_hint {
 	u32 latency_class;	/* enum rl_latency_class */
 	s32 held_tgid;
+	u32 holder_uid;		/* the hint applies to tasks running as this user (0: any) */
 };
 
 /*

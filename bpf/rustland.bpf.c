@@ -198,12 +198,21 @@ static bool must_bypass_user(const struct task_struct *p)
 	return p->flags & (PF_KSWAPD | PF_KCOMPACTD);
 }
 
+/*
+ * The hint of the task's process, if the task still runs as the user who
+ * asked for it: a held process's child that exec'd a setuid program (sudo)
+ * is someone else's now.
+ */
 static u32 latency_class_of(const struct task_struct *p)
 {
 	s32 tgid = p->tgid;
 	struct rl_latency_hint *hint = bpf_map_lookup_elem(&latency_hints, &tgid);
 
-	return hint ? hint->latency_class : RL_LATENCY_NORMAL;
+	if (!hint)
+		return RL_LATENCY_NORMAL;
+	if (hint->holder_uid && BPF_CORE_READ(p, cred, euid.val) != hint->holder_uid)
+		return RL_LATENCY_NORMAL;
+	return hint->latency_class;
 }
 
 /*

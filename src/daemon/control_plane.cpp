@@ -32,10 +32,10 @@ bool HeldProcesses::mark(pid_t tgid, int pidfd, uid_t holder) {
         return false;
     std::lock_guard lock(mutex_);
     if (map_) {
-        bool marked = map_->hold(tgid);
+        bool marked = map_->hold(tgid, holder);
         // Each pass frees at least one entry; the dispatcher may refill it.
         for (int pass = 0; !marked && pass < 4 && make_room(); ++pass)
-            marked = map_->hold(tgid);
+            marked = map_->hold(tgid, holder);
         if (!marked)
             return false;
     }
@@ -76,7 +76,7 @@ void HeldProcesses::bind(int map_fd) {
         // Exited, its end not yet seen by the service: the pid may be another process's now.
         if (exited(held.pidfd.get()))
             continue;
-        if (!map_->hold(tgid))
+        if (!map_->hold(tgid, held.holder))
             spdlog::warn("The latency hint map is full: process {} is held but not marked", tgid);
     }
 }

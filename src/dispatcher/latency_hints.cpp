@@ -6,9 +6,9 @@
 
 namespace rustland::dispatcher {
 
-bool LatencyHintsMap::hold(pid_t tgid) {
+bool LatencyHintsMap::hold(pid_t tgid, uid_t holder) {
     const s32 key = tgid;
-    const rl_latency_hint hint{.latency_class = RL_LATENCY_CRITICAL, .held_tgid = tgid};
+    const rl_latency_hint hint{.latency_class = RL_LATENCY_CRITICAL, .held_tgid = tgid, .holder_uid = holder};
     return bpf_map_update_elem(fd_, &key, &hint, BPF_ANY) == 0;
 }
 

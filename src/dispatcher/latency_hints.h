@@ -10,14 +10,14 @@
 
 namespace rustland::dispatcher {
 
-static_assert(sizeof(rl_latency_hint) == 8, "BPF and user space disagree on rl_latency_hint");
+static_assert(sizeof(rl_latency_hint) == 12, "BPF and user space disagree on rl_latency_hint");
 
 class LatencyHintsMap {
 public:
     explicit LatencyHintsMap(int map_fd) : fd_(map_fd) {}
 
     // Marks the process latency-critical. False if the map is full.
-    bool hold(pid_t tgid);
+    bool hold(pid_t tgid, uid_t holder);
     // Removes the process and every child process that inherited its hint,
     // including children the dispatcher adds while this runs.
     void release(pid_t tgid);

@@ -32,7 +32,7 @@ public:
     // What the dispatcher does when a held process forks.
     void inherit(pid_t child, pid_t held) const {
         const s32 key = child;
-        const rl_latency_hint hint{.latency_class = RL_LATENCY_CRITICAL, .held_tgid = held};
+        const rl_latency_hint hint{.latency_class = RL_LATENCY_CRITICAL, .held_tgid = held, .holder_uid = 1000};
         ASSERT_EQ(bpf_map_update_elem(fd_, &key, &hint, BPF_NOEXIST), 0);
     }
     std::vector<std::pair<pid_t, pid_t>> keys_and_holders() const {
@@ -69,6 +69,16 @@ TEST_F(HeldProcessesTest, MarkWritesTheProcessAsItsOwnHolder) {
     EXPECT_EQ(entries[0].first, 100);
     EXPECT_EQ(entries[0].second.latency_class, static_cast<u32>(RL_LATENCY_CRITICAL));
     EXPECT_EQ(entries[0].second.held_tgid, 100);
+    // BPF applies the hint only to tasks still running as that user.
+    EXPECT_EQ(entries[0].second.holder_uid, 1000u);
+}
+
+TEST_F(HeldProcessesTest, ARebindWritesTheHolderAgain) {
+    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
+    held_.bind(map_.fd());
+    const auto entries = dispatcher::LatencyHintsMap(map_.fd()).entries();
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].second.holder_uid, 1000u);
 }
 
 TEST_F(HeldProcessesTest, UnmarkRemovesTheProcessAndWhatItsChildrenInherited) {
