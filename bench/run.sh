@@ -20,6 +20,8 @@
 #   --scheds LIST    schedulers, comma-separated, from eevdf, rustland,
 #                    held, user, scx_simple, scx_qmap
 #                    (default eevdf,rustland,held,scx_simple)
+#   --phases LIST    phases of the non-held schedulers, comma-separated, from
+#                    hogs, build, hb, msg, pipe, lat-hogs, lat-build (default all)
 #   --out DIR        results directory (default bench/results/<UTC date>)
 #   --host           run here instead of in the VM
 #   --build DIR      build tree with scx-rustland, scx-rustlandctl and
@@ -43,13 +45,14 @@ top=$(cd "$here/.." && pwd)
 vm=$top/tests/vm
 
 default_scheds=eevdf,rustland,held,scx_simple
-quick=0 reps=10 seconds=15 scheds=$default_scheds out="" host=0 bld=$top/build timeout_s=5400 check=0
+quick=0 reps=10 seconds=15 scheds=$default_scheds phases="" out="" host=0 bld=$top/build timeout_s=5400 check=0
 while (($#)); do
 	case $1 in
 	--quick) quick=1 ;;
 	--reps) reps=${2:?--reps needs a number}; shift ;;
 	--seconds) seconds=${2:?--seconds needs a number}; shift ;;
 	--scheds) scheds=${2:?--scheds needs a list}; scheds_given=1; shift ;;
+	--phases) phases=${2:?--phases needs a list}; shift ;;
 	--out) out=${2:?--out needs a directory}; shift ;;
 	--host) host=1 ;;
 	--build) bld=${2:?--build needs a directory}; shift ;;
@@ -71,6 +74,7 @@ done
 
 # The knobs of suite.sh (bench/vm/suite.sh documents them).
 knobs=(reps="$reps" scheds="$scheds" lat_s="$seconds")
+[ -z "$phases" ] || knobs+=(phases="$phases")
 if ((quick)); then
 	reps=1
 	((${scheds_given:-0})) || scheds=eevdf,rustland,held

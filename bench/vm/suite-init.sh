@@ -9,7 +9,7 @@
 # Knobs arrive as kernel command line key=value pairs (environment variables
 # of /init); ',' stands for ' ' in lists:
 #   bench_reps bench_scheds bench_lat_s bench_hog_s bench_hog_method
-#   bench_pipe bench_msg bench_hb bench_build_goal bench_build_cflags
+#   bench_pipe bench_msg bench_hb bench_build_goal bench_build_cflags bench_phases
 # shellcheck disable=SC1091 # installed by tests/vm/mkinitramfs.sh
 . /usr/lib/scx-vm/guest-lib.sh
 guest_setup
@@ -39,7 +39,7 @@ fi
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
 
 export SUITE_OUT=/tmp/results
-for k in reps scheds lat_s hog_s hog_method pipe msg hb build_goal build_cflags; do
+for k in reps scheds lat_s hog_s hog_method pipe msg hb build_goal build_cflags phases; do
 	eval "v=\${bench_$k:-}"
 	[ -n "$v" ] || continue
 	# bench_fl_s -> SUITE_FL_S; lists come with ',' for ' '.
