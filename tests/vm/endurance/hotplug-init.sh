@@ -15,7 +15,9 @@ LOG=/tmp/rustland.log
 CPU1=/sys/devices/system/cpu/cpu1/online
 scx-rustland --stats 1 >"$LOG" 2>&1 &
 RL_PID=$!
-check "attaches: state enabled within 10 s" wait_for_state enabled 10
+# Loading and verifying the BPF program under TCG on a busy host has taken
+# over 10 s: the first attach is not what these tests measure.
+check "attaches: state enabled within 60 s" wait_for_state enabled 60
 assert_eq "CPU 1 starts online" 1 "$(cat "$CPU1")"
 
 as_nobody stress-ng --cpu 2 --switch 2 --futex 1 --timeout 1h >/tmp/stress.log 2>&1 &
@@ -36,10 +38,8 @@ hotplug() {
 		fail "cycle $i: writing $1 to $CPU1"
 		return 1
 	fi
-	_n=0
 	while ! reattached_after "$_seq"; do
-		_n=$((_n + 1))
-		if [ "$_n" -gt $((REATTACH_S * 20)) ]; then
+		if awk -v a="$_t0" -v b="$(uptime_s)" -v d="$REATTACH_S" 'BEGIN { exit !(b - a > d) }'; then
 			fail "cycle $i: not reattached within $REATTACH_S s after CPU 1 went $2 (state $(sched_ext_state), enable_seq $(enable_seq), was $_seq)"
 			return 1
 		fi
