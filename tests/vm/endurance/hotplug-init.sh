@@ -17,7 +17,14 @@ scx-rustland --stats 1 >"$LOG" 2>&1 &
 RL_PID=$!
 # Loading and verifying the BPF program under TCG on a busy host has taken
 # over 10 s: the first attach is not what these tests measure.
-check "attaches: state enabled within 60 s" wait_for_state enabled 60
+if wait_for_state enabled 60; then
+	pass "attaches: state enabled within 60 s"
+else
+	fail "attaches: state enabled within 60 s"
+	cat "$LOG"
+	scx_dmesg
+	finish
+fi
 assert_eq "CPU 1 starts online" 1 "$(cat "$CPU1")"
 
 as_nobody stress-ng --cpu 2 --switch 2 --futex 1 --timeout 1h >/tmp/stress.log 2>&1 &
