@@ -133,5 +133,6 @@ initrd=$out/kill-cycles.cpio.zst
 "$vmdir/mkinitramfs.sh" -T -o "$initrd" -i "$vmdir/system/initramfs-init.sh" -f "$stage/modules:/" 2>&1 | sed 's/^/  /' >&2
 
 # ---- one boot --------------------------------------------------------------------
+# no_timer_check: as in vm.sh.
 exec "$vmdir/boot.sh" -k "$env_file" -i "$initrd" -d "$img" -l "$out/kill-cycles-$1.serial.log" \
-	-t $((cycles * 30 + 600)) -a "scx_endurance.cycles=$cycles"
+	-t $((cycles * 30 + 600)) -a no_timer_check -a "scx_endurance.cycles=$cycles"
