@@ -41,3 +41,15 @@ median_max() {
 as_nobody() {
 	su -s /bin/sh nobody -c "cd /tmp && exec $*"
 }
+
+# finish_with_log LOG: guest-lib's finish, with the end of the daemon's log
+# (and the kernel's sched_ext lines) first when a check failed.
+finish_with_log() {
+	if [ "$GL_FAILED" -gt 0 ]; then
+		echo "---- $1 (last 40 lines) ----"
+		tail -n 40 "$1"
+		echo "---- dmesg (sched_ext) ----"
+		scx_dmesg | tail -n 20
+	fi
+	finish
+}

@@ -23,9 +23,7 @@ if wait_for_state enabled 60; then
 	pass "attaches: state enabled within 60 s"
 else
 	fail "attaches: state enabled within 60 s"
-	cat "$LOG"
-	scx_dmesg
-	finish
+	finish_with_log "$LOG"
 fi
 seq0=$(enable_seq)
 log "soak: ${SOAK_S} s of stress-ng cpu/fork/exec/switch/futex and hackbench; RSS every ${SAMPLE_S} s"
@@ -92,4 +90,4 @@ assert_le "RSS after the warm-up within ${RSS_SLACK_KB} kB (max - min)" "$((max 
 kill -INT "$RL_PID"
 wait "$RL_PID"
 assert_eq "clean exit after the soak" 0 "$?"
-finish
+finish_with_log "$LOG"
