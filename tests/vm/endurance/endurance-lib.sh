@@ -28,6 +28,12 @@ stat_of() {
 	grep 'stats:' "$1" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
+# max_stat LOG NAME: the largest NAME= over all stats lines in LOG (the
+# daemon's counters start again at each attach).
+max_stat() {
+	grep 'stats:' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | sort -n | tail -n 1
+}
+
 # median_max FILE: "median M max X" of the numbers in FILE (one a line).
 median_max() {
 	sort -n "$1" | awk '{ v[NR] = $1 } END {

@@ -53,7 +53,7 @@ wait "$hb_loop"
 
 assert_eq "stress-ng completed (exit 0)" 0 "$stress_rc"
 for s in cpu fork exec switch futex; do
-	ops=$(awk -v s="$s" '$4 == s { print $5 }' /tmp/stress.log)
+	ops=$(awk -v s="$s" '$4 == s { print $5; exit }' /tmp/stress.log)
 	assert_match "stress-ng $s stressor did work (bogo ops $ops)" '^[1-9][0-9]*$' "$ops"
 done
 runs=$(wc -l </tmp/hackbench.runs)
@@ -72,8 +72,8 @@ assert_eq "no sched_ext error in dmesg" "" "$(scx_errors)"
 sleep 2
 stats=$(grep 'stats:' "$LOG" | tail -n 1)
 log "last stats line: $stats"
-faults=$(stat_of "$LOG" page_faults)
-assert_eq "no page fault in the scheduling thread (page_faults=$faults)" 0 "$faults"
+faults=$(max_stat "$LOG" page_faults)
+assert_eq "no page fault in the scheduling thread in any stats line (max page_faults=$faults)" 0 "$faults"
 kernel=$(stat_of "$LOG" kernel)
 assert_match "BPF placed tasks (kernel=$kernel)" '^[1-9][0-9]*$' "$kernel"
 
