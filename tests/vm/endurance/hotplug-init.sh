@@ -52,7 +52,9 @@ hotplug() {
 		fi
 		sleep 0.05
 	done
-	awk -v a="$_t0" -v b="$(uptime_s)" 'BEGIN { printf "%.2f\n", b - a }' >>/tmp/reattach.times
+	_took=$(awk -v a="$_t0" -v b="$(uptime_s)" 'BEGIN { printf "%.2f", b - a }')
+	echo "$_took" >>/tmp/reattach.times
+	log "cycle $i: CPU 1 $2, reattached after $_took s"
 	return 0
 }
 
