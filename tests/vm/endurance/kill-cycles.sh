@@ -47,7 +47,8 @@ fresh_deb() {
 }
 if [[ -n ${SCX_SYSTEM_DEB:-} ]]; then
 	deb=$(realpath "$SCX_SYSTEM_DEB")
-elif ! deb=$(fresh_deb "$build/tests/packaging/deb") && ! deb=$(fresh_deb "$build/vm/system/deb"); then
+elif ! deb=$(fresh_deb "$build/tests/packaging/deb") && ! deb=$(fresh_deb "$build/vm/system/deb") &&
+	! deb=$(fresh_deb "$out/deb"); then
 	rm -rf "$out/deb"
 	log "package: building with scripts/build-deb.sh (log: $out/build-deb.log)"
 	deb=$("$src/scripts/build-deb.sh" "$out/deb" "$src" 2>"$out/build-deb.log" | grep '/scx-rustland_[^/]*\.deb$') ||
