@@ -11,7 +11,8 @@
 # The unit allows 5 starts in 2 minutes (StartLimitBurst=5,
 # StartLimitIntervalSec=2min) and a cycle takes a few seconds, so after each
 # reattach `systemctl reset-failed` clears the start counter; without it
-# the sixth kill would leave the unit failed (what the limit is for).
+# the fifth kill (the sixth start) would leave the unit failed (what the
+# limit is for).
 . /usr/lib/scx-vm/guest-lib.sh
 . /usr/lib/scx-vm/endurance-lib.sh
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_COLORS=0 SYSTEMD_PAGER=cat
