@@ -79,7 +79,8 @@ for ((i = 1; i <= CYCLES; i++)); do
 		sleep 0.02
 		if [[ -z $started_us ]]; then
 			first=
-			read -r first <"$UNIT_CGROUP/cgroup.procs" || true
+			# The cgroup is gone between the kill and the restart.
+			{ read -r first <"$UNIT_CGROUP/cgroup.procs"; } 2>/dev/null || true
 			[[ -n $first && $first != "$pid" ]] && started_us=$us
 		fi
 		read -r now_seq <"$SCX_SYSFS/enable_seq"
