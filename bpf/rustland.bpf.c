@@ -298,8 +298,8 @@ static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 
 /*
  * The task's place in the vtime-ordered DSQs. Its vtime is its weighted CPU
- * time (charged in ops.stopping); a task back from a long sleep is brought
- * up to one slice behind the clock, so it goes ahead of busy tasks but
+ * time (charged in ops.stopping), kept within one slice of the clock: a task
+ * back from a long sleep is brought up to one slice behind it, so it goes ahead of busy tasks but
  * cannot claim all the time it slept. With deadline ordering the CPU time
  * of the current burst is added, up to one slice, as in the policy's
  * ordering key: tasks that sleep after short bursts sort ahead of CPU hogs,
@@ -312,6 +312,14 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 
 	if (vtime_now > lag && vtime_before(p->scx.dsq_vtime, vtime_now - lag))
 		p->scx.dsq_vtime = vtime_now - lag;
+	/*
+	 * Nor can it get more than one slice ahead: a nice-19 task (weight 1)
+	 * is charged 100x what it ran, and behind a crowd of boosted tasks,
+	 * which barely move the clock, it would wait past the kernel's stall
+	 * watchdog (khugepaged was starved 10 s, and the scheduler ejected).
+	 */
+	if (vtime_before(vtime_now + lag, p->scx.dsq_vtime))
+		p->scx.dsq_vtime = vtime_now + lag;
 	if (!deadline_ordering)
 		return p->scx.dsq_vtime;
 	return p->scx.dsq_vtime + (burst < slice_max_ns ? burst : slice_max_ns);
