@@ -1,6 +1,7 @@
 #include "ctl/gamemode_follower.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -147,8 +148,9 @@ void GameModeFollower::reconcile() {
             needed.push_back(entry);
         }
     }
-    std::stable_sort(needed.begin(), needed.end(), [](const auto& a, const auto& b) {
-        return a.first.start_ticks < b.first.start_ticks;
+    // Ties by pid: a total order, the same on every run.
+    std::sort(needed.begin(), needed.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.first.start_ticks, a.first.pid) < std::tie(b.first.start_ticks, b.first.pid);
     });
     retry_wanted_ = false;
     std::size_t done = 0;
