@@ -129,13 +129,15 @@ bool Scheduler::observe(const QueuedTask& q, std::uint64_t now_ns, TaskParams& o
     Task& t = tasks_[i];
     classify(t, q, now_ns);
     out = params_of(t);
-    return out.weight_boost != t.published_boost || out.preempt_on_wakeup != t.published_preempt;
+    return !t.published_known || out.weight_boost != t.published_boost ||
+           out.preempt_on_wakeup != t.published_preempt;
 }
 
 void Scheduler::published(const TaskParams& p) {
     if (const Index i = lookup(p.pid); i != kNone) {
         tasks_[i].published_boost = p.weight_boost;
         tasks_[i].published_preempt = p.preempt_on_wakeup;
+        tasks_[i].published_known = true;
     }
 }
 
@@ -294,13 +296,22 @@ void Scheduler::classify(Task& t, const QueuedTask& q, std::uint64_t now_ns) {
 // free one, else the one idle the longest (its state is the least likely to be
 // needed again). kNone if every entry holds a waiting task.
 Scheduler::Index Scheduler::admit(const QueuedTask& q, std::uint64_t now_ns) {
-    if (free_ == kNone && idle_.head != kNone)
+    if (free_ == kNone && idle_.head != kNone) {
+        const Task& victim = tasks_[idle_.head];
+        forgot_published_ |= victim.published_boost != 1 || victim.published_preempt;
         forget(idle_.head);
+    }
     const Index i = free_;
     if (i == kNone)
         return kNone;
     free_ = tasks_[i].next;
-    tasks_[i] = Task{.pid = q.pid, .vruntime = min_vruntime_, .last_wakeup_ns = now_ns};
+    // Once a state was forgotten while BPF still applied its parameters, a
+    // pid met anew may be that task: its parameters are sent once, whatever
+    // they are, so BPF never keeps a boost the policy no longer gives.
+    tasks_[i] = Task{.pid = q.pid,
+                     .vruntime = min_vruntime_,
+                     .last_wakeup_ns = now_ns,
+                     .published_known = !forgot_published_};
     index_insert(q.pid, i);
     list_push(idle_, i);
     ++nr_tasks_;

@@ -153,6 +153,7 @@ private:
         bool interactive = false;
         std::uint32_t published_boost = 1;  // what BPF applies to it (its defaults at first)
         bool published_preempt = false;
+        bool published_known = true;        // false: BPF may hold what a forgotten state sent
         bool woke_up = false;               // its latest record is a wakeup
         std::uint64_t wait_since = 0;       // now_ns when it started waiting
         Index heap_pos = kNone;             // kNone = not waiting
@@ -213,6 +214,7 @@ private:
     std::uint64_t min_vruntime_ = 0;
     std::uint64_t seq_ = 0;
     std::size_t round_depth_ = 0;
+    bool forgot_published_ = false;  // a task forgotten for room had non-default parameters in BPF
     std::uint64_t nr_tasks_ = 0;
     std::uint64_t nr_interactive_ = 0;
     std::uint64_t nr_untracked_ = 0;

@@ -639,6 +639,23 @@ TEST(Capacity, ObservedTaskSeenLongestAgoMakesRoom) {
     EXPECT_EQ(s.counters().nr_tasks, 2U);
 }
 
+// A task forgotten for room may still have its boost in BPF: when its pid
+// comes back, the policy sends its parameters once, even BPF's defaults.
+TEST(Capacity, PidMetAgainAfterItsBoostWasForgottenIsPublishedOnce) {
+    auto s = make_scheduler({}, 2);
+    TaskParams params;
+    s.observe({.pid = 1}, 0, params);
+    ASSERT_TRUE(s.observe({.pid = 1, .wakeup = true, .wakeups = 1, .burst_ns = 1 * kMs}, 10 * kMs, params));
+    s.published(params);
+    s.observe({.pid = 2}, 11 * kMs, params);
+    s.observe({.pid = 3}, 12 * kMs, params);  // forgets pid 1, boosted in BPF
+    ASSERT_TRUE(s.observe({.pid = 1}, 13 * kMs, params));
+    EXPECT_EQ(params.weight_boost, 1U);
+    EXPECT_FALSE(params.preempt_on_wakeup);
+    s.published(params);
+    EXPECT_FALSE(s.observe({.pid = 1}, 14 * kMs, params));
+}
+
 TEST(Capacity, ZeroCapacityDropsEverything) {
     Scheduler s(0);
     s.enqueue({.pid = 1}, 0);
