@@ -392,19 +392,8 @@ TEST_F(Config, FileOrDropinDirWritableByOthersIsRefused) {
               dropins_.string() + ": writable by its group and others (mode 1777); only its owner may write it");
 }
 
-// Needs root to give a file away; the rule itself is tested without root below.
-TEST_F(Config, FileOwnedByAnotherUserIsRefused) {
-    if (::geteuid() != 0)
-        GTEST_SKIP() << "needs root (chown)";
-    write(main_, "[scheduler]\nslice_us = 6000\n");
-    ASSERT_EQ(::chown(main_.c_str(), 65534, 65534), 0);
-    EXPECT_EQ(load_error(), main_.string() + ": owned by uid 65534, not by root");
-    ASSERT_EQ(::chown(main_.c_str(), 0, 0), 0);
-    const auto d = dropin("10.toml", "[scheduler]\nslice_us = 7000\n");
-    ASSERT_EQ(::chown(dropins_.c_str(), 65534, 65534), 0);
-    EXPECT_EQ(load_error(), dropins_.string() + ": owned by uid 65534, not by root");
-}
-
+// Giving a file away needs root: that case is tests/integration/config_owner_test.cpp
+// (label root); the rule itself is tested here.
 TEST(ConfigOwnership, RootOrTheReaderMayOwnAFileOnlyItsOwnerMayWrite) {
     const auto status = [](uid_t owner, mode_t mode) {
         struct stat st {};
