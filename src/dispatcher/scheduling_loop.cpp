@@ -36,7 +36,8 @@ Tunables tunables_of(const policy::Settings& s) {
     return Tunables{.slice_ns = s.slice_ns,
                     .slice_min_ns = s.slice_min_ns,
                     .deadline_ordering = s.ordering == policy::Ordering::Deadline,
-                    .per_cpu_dispatch = s.per_cpu_dispatch};
+                    .per_cpu_dispatch = s.per_cpu_dispatch,
+                    .wakeup_preemption = s.preemption};
 }
 
 void SchedulingLoop::on_queued(const rl_queued_task& record) {
