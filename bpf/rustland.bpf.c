@@ -43,6 +43,7 @@ volatile u64 slice_min_ns = NSEC_PER_MSEC / 2;	/* floor of the shrinking slice (
 volatile bool deadline_ordering = true;		/* add the current burst to the key */
 volatile bool per_cpu_dispatch;			/* queue tasks on the CPU they last ran on (-i) */
 volatile bool wakeup_preemption = true;		/* earlier deadlines preempt at wakeup (off with -n) */
+volatile u64 starvation_ns = 100 * NSEC_PER_MSEC;	/* a task queued longer runs next */
 
 /* Full-user mode: tasks user space holds that still need a decision. */
 volatile u64 nr_scheduled;
@@ -60,6 +61,7 @@ volatile u64 nr_failed_dispatches;	/* decisions or parameters for a task that no
 volatile u64 nr_sched_congested;	/* queued ring full: -u falls back to BPF; default mode loses a sample */
 volatile u64 nr_exit_drops;		/* exit notices lost to a full ring */
 volatile u64 nr_heartbeats;		/* times the timer had to wake the scheduler */
+volatile u64 nr_starved_dispatches;	/* tasks run out of deadline order: queued past starvation_ns */
 
 /* Why the scheduler ended; read by user space after the link is gone. */
 struct rl_exit_info exit_info;
@@ -79,6 +81,8 @@ static s32 usersched_cpu;
 static bool sched_ran[RL_MAX_CPUS];
 /* Per CPU: whether its own DSQ gave the last task, to alternate with the shared DSQ. */
 static bool local_ran[RL_MAX_CPUS];
+/* Per CPU: when its ops.dispatch last looked for starved tasks. */
+static u64 starvation_checked_at[RL_MAX_CPUS];
 
 /* Wakeup classes: a waking task may preempt a CPU running a lower one. */
 enum rl_wakeup_class {
@@ -125,6 +129,7 @@ struct task_ctx {
 	u64 exec_runtime;	/* CPU time since the task last woke up */
 	u64 burst_ns;		/* CPU time of its last burst, from wakeup to sleep */
 	u64 last_report_ts;	/* when its latest record was sent; 0: never */
+	u64 queued_at;		/* when it was last inserted into a vtime-ordered DSQ */
 	u64 unreported_burst_ns;	/* bursts ended by the wakeups not reported yet */
 	u32 unreported_wakeups;
 	u32 weight_boost;	/* from the policy: CPU time is charged 1/boost (0: not set, 1) */
@@ -447,12 +452,13 @@ static bool preempt_for_wakeup(struct task_struct *p, const struct task_ctx *tct
  * its CPU's own DSQ if it may run nowhere else (or with -i, to keep its
  * cache warm), and wake an idle CPU for it.
  */
-static void queue_by_deadline(struct task_struct *p, const struct task_ctx *tctx, u64 enq_flags)
+static void queue_by_deadline(struct task_struct *p, struct task_ctx *tctx, u64 enq_flags)
 {
 	u64 deadline = task_deadline(p, tctx);
 	s32 cpu = scx_bpf_task_cpu(p);
 
 	count(&nr_kernel_dispatches);
+	tctx->queued_at = bpf_ktime_get_ns();
 	if ((p->nr_cpus_allowed == 1 || per_cpu_dispatch) && cpu >= 0 && cpu < RL_MAX_CPUS) {
 		scx_bpf_dsq_insert_vtime(p, cpu, task_slice(), deadline, enq_flags);
 		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
@@ -678,6 +684,48 @@ static bool keep_usersched_running(struct task_struct *prev)
 }
 
 /*
+ * The deadline order has a blind spot: tasks the policy boosts are charged a
+ * hundredth of their CPU time, so when they alone keep the CPUs busy (a
+ * stream of short wakeups, on one CPU) the clock stands still and a task
+ * behind them never reaches the head; on a single CPU that starved the
+ * kernel's own watchdog work, and the scheduler was ejected. So every
+ * RL_STARVATION_CHECK_NS each CPU looks at the latest keys of a DSQ, where
+ * such tasks sit, and runs one that has waited past starvation_ns.
+ */
+#define RL_STARVATION_CHECK_NS	(10 * NSEC_PER_MSEC)
+#define RL_STARVATION_SCAN	32
+static bool run_starved_from(u64 dsq_id, s32 cpu, u64 now)
+{
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u32 scanned = 0;
+
+	bpf_for_each(scx_dsq, p, dsq_id, SCX_DSQ_ITER_REV) {
+		if (++scanned > RL_STARVATION_SCAN)
+			break;
+		tctx = lookup_task_ctx(p);
+		if (!tctx || now - tctx->queued_at < starvation_ns ||
+		    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL, 0)) {
+			count(&nr_starved_dispatches);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool run_starved(s32 cpu, u32 slot)
+{
+	u64 now = bpf_ktime_get_ns();
+
+	if (now - starvation_checked_at[slot] < RL_STARVATION_CHECK_NS)
+		return false;
+	starvation_checked_at[slot] = now;
+	return run_starved_from(RL_SHARED_DSQ, cpu, now) || run_starved_from(cpu, cpu, now);
+}
+
+/*
  * ops.dispatch: this CPU needs a task. Apply what user space sent, then
  * take turns: the scheduling thread (when it has work) alternates with the
  * queued tasks, and this CPU's own DSQ alternates with the shared one.
@@ -705,6 +753,8 @@ void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 	}
 	sched_ran[slot] = false;
 
+	if (!full_user && run_starved(cpu, slot))
+		return;
 	if (local_ran[slot] && scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
 		local_ran[slot] = false;
 		return;

@@ -27,6 +27,9 @@
 #define PF_KSWAPD	0x00020000
 #define PF_KTHREAD	0x00200000
 
+/* Inside libbpf's bpf_for_each(): its iterator, for kfuncs such as scx_bpf_dsq_move(). */
+#define BPF_FOR_EACH_ITER	(&___it)
+
 #define NSEC_PER_MSEC	1000000ULL
 #define NSEC_PER_SEC	1000000000ULL
 

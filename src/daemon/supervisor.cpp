@@ -217,7 +217,7 @@ void Session::publish_counters(const BpfDispatcher& bpf) {
                                {"congested", k.congested},
                                {"exit_drops", k.exit_drops},
                                {"ring_full", l.ring_full.load()},
-                               {"starved", l.nr_starved.load()},
+                               {"starved", l.nr_starved.load() + k.starved},
                                {"untracked", l.nr_untracked.load()},
                                {"heartbeats", k.heartbeats},
                                {"page_faults", thread_page_faults(tid_) - fault_baseline_.load()}},
@@ -236,7 +236,7 @@ void Session::log_stats(const BpfDispatcher& bpf) const {
         "failed={} congested={} exit_drops={} ring_full={} starved={} untracked={} heartbeats={} page_faults={} "
         "slice_us={} tasks={} interactive={}",
         k.nr_queued, l.nr_waiting.load(), k.nr_running, k.user, k.kernel, k.params, k.preemptions, k.cancel,
-        k.bounce, k.failed, k.congested, k.exit_drops, l.ring_full.load(), l.nr_starved.load(),
+        k.bounce, k.failed, k.congested, k.exit_drops, l.ring_full.load(), l.nr_starved.load() + k.starved,
         l.nr_untracked.load(), k.heartbeats, thread_page_faults(tid_) - fault_baseline_.load(),
         l.slice_ns.load() / 1000, l.nr_tasks.load(), l.nr_interactive.load());
 }

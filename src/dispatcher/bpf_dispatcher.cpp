@@ -192,6 +192,7 @@ void BpfDispatcher::publish(const Tunables& tunables) {
     store_shared<bool>(skel_->data->deadline_ordering, tunables.deadline_ordering);
     store_shared<bool>(skel_->bss->per_cpu_dispatch, tunables.per_cpu_dispatch);
     store_shared<bool>(skel_->data->wakeup_preemption, tunables.wakeup_preemption);
+    store_shared<__u64>(skel_->data->starvation_ns, tunables.starvation_ns);
 }
 
 bool BpfDispatcher::exited() const { return load_shared(skel_->bss->exit_info.kind) != 0; }
@@ -211,6 +212,7 @@ KernelCounters BpfDispatcher::counters() const {
     c.congested = load_shared(bss->nr_sched_congested);
     c.exit_drops = load_shared(bss->nr_exit_drops);
     c.heartbeats = load_shared(bss->nr_heartbeats);
+    c.starved = load_shared(bss->nr_starved_dispatches);
     return c;
 }
 

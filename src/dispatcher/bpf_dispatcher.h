@@ -48,6 +48,7 @@ struct KernelCounters {
     std::uint64_t nr_queued = 0, nr_running = 0;
     std::uint64_t user = 0, kernel = 0, params = 0, preemptions = 0, cancel = 0, bounce = 0, failed = 0;
     std::uint64_t congested = 0, exit_drops = 0, heartbeats = 0;
+    std::uint64_t starved = 0;  // tasks run out of deadline order, queued past the starvation bound
 };
 
 struct ExitInfo {

@@ -16,6 +16,7 @@ struct Tunables {
     bool deadline_ordering = true;  // add the current burst to the ordering key
     bool per_cpu_dispatch = false;  // queue tasks on the CPU they last ran on (-i)
     bool wakeup_preemption = true;  // earlier deadlines preempt at wakeup (off with -n)
+    std::uint64_t starvation_ns = 0; // a task queued longer runs next, whatever its deadline
 };
 
 // Receives each queued record while the scheduling thread drains the ring.
