@@ -99,7 +99,7 @@ void MockDaemon::fail_if_told() {
 std::uint64_t MockDaemon::add(RecordedHold hold,
                               const std::map<std::string, sdbus::Variant>& options) {
     for (const auto& [key, value] : options) {
-        if (key != "persistent" || value.peekValueType() != "b") {
+        if (key != "persistent" || !value.containsValueOfType<bool>()) {
             throw sdbus::Error(dbus_compat::ErrorName{"org.scx.Rustland1.Error.InvalidArgument"}, "bad option " + key);
         }
         hold.persistent = value.get<bool>();
