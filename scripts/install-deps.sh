@@ -21,6 +21,7 @@ pkg_pkgs=(dpkg-dev lintian rpm rpmlint)
 # QEMU 10 runs the test VMs with multi-threaded TCG (bookworm's 7.2 crashes
 # the guest now and then while sched_ext patches static keys).
 backports_pkgs=(libbpf-dev bpftool debhelper qemu-system-x86)
+# mmdebstrap: the bookworm and trixie roots of the system and trixie tests.
 vm_pkgs=(systemd mmdebstrap e2fsprogs busybox-static stress-ng rt-tests linux-perf zstd cpio
 	debian-archive-keyring ca-certificates gnuplot-nox)
 

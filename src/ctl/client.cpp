@@ -1,7 +1,6 @@
 #include "ctl/client.h"
 
 #include <poll.h>
-#include <time.h>
 
 #include <cerrno>
 #include <system_error>
@@ -16,30 +15,17 @@ constexpr const char* kBusName = "org.scx.Rustland1";
 constexpr const char* kObjectPath = "/org/scx/Rustland1";
 
 template <class T>
-T property_or_default(const std::map<std::string, sdbus::Variant>& properties,
-                      const std::string& name) {
-    const auto found = properties.find(name);
+T property_or_default(const dbus_compat::PropertyMap& properties, const std::string& name) {
+    const auto found = properties.find(dbus_compat::MemberName{name});
     return found == properties.end() ? T{} : found->second.get<T>();
 }
 
-std::chrono::microseconds monotonic_now() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return std::chrono::seconds(now.tv_sec) +
-           std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::nanoseconds(now.tv_nsec));
-}
-
-// The earlier of a poll(2) timeout (-1: none) and sd-bus's own deadline
-// (absolute, CLOCK_MONOTONIC, UINT64_MAX: none).
-int earlier_timeout(int timeout_ms, std::uint64_t bus_deadline_usec) {
-    if (bus_deadline_usec == UINT64_MAX) {
-        return timeout_ms;
+// The earlier of two poll(2) timeouts (ms, -1: none).
+int earlier_timeout(int a_ms, int b_ms) {
+    if (a_ms < 0 || b_ms < 0) {
+        return std::max(a_ms, b_ms);
     }
-    const auto bus_due = std::chrono::microseconds(bus_deadline_usec) - monotonic_now();
-    const auto bus_ms = static_cast<int>(
-        std::max<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(bus_due).count(), 0));
-    return timeout_ms < 0 ? bus_ms : std::min(timeout_ms, bus_ms);
+    return std::min(a_ms, b_ms);
 }
 
 }  // namespace
@@ -55,12 +41,13 @@ std::unique_ptr<sdbus::IConnection> connect_system_bus() {
 DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, kBusName) {}
 
 DaemonClient::DaemonClient(sdbus::IConnection& bus, const std::string& destination)
-    : ProxyInterfaces(bus, destination, kObjectPath) {
+    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination}, sdbus::ObjectPath{kObjectPath}) {
     registerProxy();
 }
 
 std::string daemon_instance(sdbus::IConnection& bus) {
-    const auto driver = sdbus::createProxy(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    const auto driver = sdbus::createProxy(bus, dbus_compat::ServiceName{"org.freedesktop.DBus"},
+                                           sdbus::ObjectPath{"/org/freedesktop/DBus"});
     std::string owner;
     try {
         driver->callMethod("GetNameOwner")
@@ -111,9 +98,8 @@ void DaemonClient::onHoldRemoved(const std::uint64_t& cookie, const std::string&
     }
 }
 
-void DaemonClient::onPropertiesChanged(const std::string& interface_name,
-                                       const std::map<std::string, sdbus::Variant>&,
-                                       const std::vector<std::string>&) {
+void DaemonClient::onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
+                                       const dbus_compat::PropertyMap&, const dbus_compat::PropertyNames&) {
     if (interface_name == org::scx::Rustland1_proxy::INTERFACE_NAME && listeners_.changed) {
         listeners_.changed();
     }
@@ -129,19 +115,17 @@ std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> 
     int timeout_ms = timeout ? static_cast<int>(timeout->count()) : -1;
     for (auto* bus : buses) {
         // Callbacks that run now may have given the caller work: do not sleep then.
-        while (bus->processPendingRequest()) {
+        while (dbus_compat::process_pending(*bus)) {
             timeout_ms = 0;
         }
-        const auto poll_data = bus->getEventLoopPollData();
-        polled.push_back({poll_data.fd, poll_data.events, 0});
-        timeout_ms = earlier_timeout(timeout_ms, poll_data.timeout_usec);
+        timeout_ms = earlier_timeout(timeout_ms, dbus_compat::add_poll_fds(*bus, polled));
     }
     if (::poll(polled.data(), polled.size(), timeout_ms) < 0 && errno != EINTR) {
         throw std::system_error(errno, std::generic_category(), "poll");
     }
     // What just arrived reaches the callbacks before the caller looks at its state.
     for (auto* bus : buses) {
-        while (bus->processPendingRequest()) {
+        while (dbus_compat::process_pending(*bus)) {
         }
     }
     for (std::size_t i = 0; i < fds.size(); ++i) {

@@ -12,6 +12,7 @@
 
 #include <rustland1_proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
+#include <sdbus_compat.h>
 
 #include "ctl/format.h"
 
@@ -50,9 +51,9 @@ private:
                      const std::uint32_t& uid, const std::string& app_id,
                      const std::string& reason) override;
     void onHoldRemoved(const std::uint64_t& cookie, const std::string& why) override;
-    void onPropertiesChanged(const std::string& interface_name,
-                             const std::map<std::string, sdbus::Variant>& changed,
-                             const std::vector<std::string>& invalidated) override;
+    void onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
+                             const dbus_compat::PropertyMap& changed,
+                             const dbus_compat::PropertyNames& invalidated) override;
 
     Listeners listeners_;
 };

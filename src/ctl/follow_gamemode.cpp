@@ -42,7 +42,8 @@ std::string name_owner_rule(const std::string& name) {
 // Asks without starting it: gamemoded is D-Bus activatable, and following
 // it must not be what starts it.
 bool name_has_owner(sdbus::IConnection& bus, const std::string& name) {
-    const auto proxy = sdbus::createProxy(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    const auto proxy = sdbus::createProxy(bus, dbus_compat::ServiceName{"org.freedesktop.DBus"},
+                                          sdbus::ObjectPath{"/org/freedesktop/DBus"});
     bool owned = false;
     proxy->callMethod("NameHasOwner")
         .onInterface("org.freedesktop.DBus")
@@ -57,7 +58,7 @@ bool name_has_owner(sdbus::IConnection& bus, const std::string& name) {
 std::string game_app_id(sdbus::IConnection& session, pid_t pid, const sdbus::ObjectPath& path) {
     std::string executable;
     try {
-        executable = sdbus::createProxy(session, kGameModeName, path)
+        executable = sdbus::createProxy(session, dbus_compat::ServiceName{kGameModeName}, path)
                          ->getProperty("Executable")
                          .onInterface(kGameInterface)
                          .get<std::string>();
@@ -160,7 +161,8 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
 
     std::vector<BusEvent> events;
     // Subscribed before the first look, so that no change falls in between.
-    auto gamemode = sdbus::createProxy(*session, kGameModeName, kGameModePath);
+    auto gamemode = sdbus::createProxy(*session, dbus_compat::ServiceName{kGameModeName},
+                                       sdbus::ObjectPath{kGameModePath});
     gamemode->uponSignal("GameRegistered")
         .onInterface(kGameModeInterface)
         .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
@@ -171,18 +173,18 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
         .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
             events.push_back({BusEvent::Kind::unregistered, pid, path, false});
         });
-    gamemode->finishRegistration();
+    dbus_compat::finish_registration(*gamemode);
     const auto owner_changed = [&events](BusEvent::Kind kind) {
-        return [&events, kind](sdbus::Message& message) {
+        return [&events, kind](dbus_compat::MessageArg message) {
             std::string name, old_owner, new_owner;
             message >> name >> old_owner >> new_owner;
             events.push_back({kind, 0, {}, !new_owner.empty()});
         };
     };
-    const auto gamemode_watch = session->addMatch(
-        name_owner_rule(kGameModeName), owner_changed(BusEvent::Kind::gamemode_owner));
-    const auto daemon_watch = system->addMatch(name_owner_rule(kDaemonName),
-                                               owner_changed(BusEvent::Kind::daemon_owner));
+    const auto gamemode_watch = dbus_compat::add_match(*session, name_owner_rule(kGameModeName),
+                                                       owner_changed(BusEvent::Kind::gamemode_owner));
+    const auto daemon_watch = dbus_compat::add_match(*system, name_owner_rule(kDaemonName),
+                                                     owner_changed(BusEvent::Kind::daemon_owner));
 
     DaemonClient client(*system);
     DaemonHolds holds(client);

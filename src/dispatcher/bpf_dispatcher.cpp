@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "rustland.skel.h"
@@ -77,11 +78,19 @@ void route_libbpf_logs(bool verbose) {
     libbpf_set_print(libbpf_log);
 }
 
+std::string no_sched_ext_message(const std::string& kernel_release) {
+    return "This kernel (" + kernel_release +
+           ") has no sched_ext support (CONFIG_SCHED_CLASS_EXT is not set: " + kSchedExtDir +
+           " does not exist); scx-rustland needs Linux 6.12 or newer built with it. On Debian 13 "
+           "(trixie), whose own 6.12 kernel lacks it, install the trixie-backports kernel (6.17 or "
+           "newer): apt install -t trixie-backports linux-image-amd64, then reboot into it.";
+}
+
 void check_kernel_ready() {
-    if (access(kSchedExtDir, F_OK) != 0)
-        throw Error(Error::Kind::NoSchedExt,
-                    "This kernel has no sched_ext support (CONFIG_SCHED_CLASS_EXT is not set: "
-                    "/sys/kernel/sched_ext does not exist); it needs Linux 6.12 or newer built with it.");
+    if (access(kSchedExtDir, F_OK) != 0) {
+        utsname host{};
+        throw Error(Error::Kind::NoSchedExt, no_sched_ext_message(uname(&host) == 0 ? host.release : "unknown"));
+    }
     const std::string state = read_first_line(std::string(kSchedExtDir) + "/state");
     if (!state.empty() && state != "disabled") {
         std::string ops = read_first_line(std::string(kSchedExtDir) + "/root/ops");

@@ -100,6 +100,11 @@ private:
 // Fails with one clear sentence unless this kernel can take a new scheduler now.
 void check_kernel_ready();
 
+// Why the daemon exits 3 on a kernel without sched_ext (kernel_release as
+// uname -r gives it), and what to install: Debian 13's own 6.12 kernel is
+// built without it, its backports kernels (6.17+) have it.
+std::string no_sched_ext_message(const std::string& kernel_release);
+
 // Routes libbpf's messages to our log: warnings always, debug output if verbose.
 void route_libbpf_logs(bool verbose);
 

@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sdbus-c++/sdbus-c++.h>
+#include <sdbus_compat.h>
 
 #include "common/stack_thread.h"
 #include "rustland1_adaptor.h"
@@ -71,7 +72,7 @@ using HoldRecord = sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, st
                                  std::int64_t, bool>;
 
 sdbus::Error to_dbus_error(ErrorCode code, const std::string& message) {
-    return sdbus::Error(error_name(code), message);
+    return sdbus::Error(dbus_compat::ErrorName{error_name(code)}, message);
 }
 
 // Warnings caused by clients, rate limited process-wide; the number
@@ -212,28 +213,31 @@ class Server final : public sdbus::AdaptorInterfaces<org::scx::Rustland1_adaptor
 public:
     Server(sdbus::IConnection& bus, const Limits& limits, LatencyHints& hints, Admin& admin,
            std::shared_ptr<Mailbox> mailbox)
-        : AdaptorInterfaces(bus, kObjectPath),
+        : AdaptorInterfaces(bus, sdbus::ObjectPath{kObjectPath}),
           bus_(bus),
           hints_(hints),
           admin_(admin),
           mailbox_(std::move(mailbox)),
           authorizer_(limits),
-          bus_driver_(sdbus::createProxy(bus, kDbusName, "/org/freedesktop/DBus")),
-          polkit_(sdbus::createProxy(bus, kPolkitName, kPolkitPath)) {
+          bus_driver_(sdbus::createProxy(bus, dbus_compat::ServiceName{kDbusName},
+                                         sdbus::ObjectPath{"/org/freedesktop/DBus"})),
+          polkit_(sdbus::createProxy(bus, dbus_compat::ServiceName{kPolkitName}, sdbus::ObjectPath{kPolkitPath})) {
         // One match for every caller (the bus allows a connection only 512):
         // added before any call is served, so each caller's disconnect
         // reaches us after its last call.
-        callers_leaving_ = bus_.addMatch(
+        callers_leaving_ = dbus_compat::add_match(
+            bus_,
             fmt::format("type='signal',sender='{0}',path='/org/freedesktop/DBus',interface='{0}',"
                         "member='NameOwnerChanged'",
                         kDbusName),
-            [this](sdbus::Message& message) { on_name_owner_changed(message); });
+            [this](dbus_compat::MessageArg message) { on_name_owner_changed(message); });
         // sd-bus runs matches before it dispatches a message to the object,
         // and calls property getters without telling them who asked: this
         // is how a Get/GetAll's caller is known (and charged, once).
-        property_calls_ = bus_.addMatch(
+        property_calls_ = dbus_compat::add_match(
+            bus_,
             fmt::format("type='method_call',path='{}',interface='org.freedesktop.DBus.Properties'", kObjectPath),
-            [this](sdbus::Message& message) { on_property_call(message); });
+            [this](dbus_compat::MessageArg message) { on_property_call(message); });
         registerAdaptor();
     }
 
@@ -538,10 +542,10 @@ private:
     }
 
     std::string current_sender() {
-        const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
-        if (message == nullptr)
+        auto sender = dbus_compat::current_sender(getObject());
+        if (!sender)
             throw Refusal(ErrorCode::Failed, "no message is being processed");
-        return message->getSender();
+        return std::move(*sender);
     }
 
     // The caller as the bus knows it; never from the call's arguments.
@@ -607,10 +611,10 @@ private:
                 .withTimeout(authorizer_.limits().authorization_timeout)
                 .withArguments(subject, std::string(kReloadAction), std::map<std::string, std::string>{},
                                kPolkitAllowUserInteraction, std::string())
-                .uponReplyInvoke([this, result, uid = caller.uid](const sdbus::Error* error, const Answer& answer) {
+                .uponReplyInvoke([this, result, uid = caller.uid](dbus_compat::AsyncError error, const Answer& answer) {
                     if (--pending_authorizations_[uid] == 0)
                         pending_authorizations_.erase(uid);
-                    on_polkit_answer(result, uid, error, answer);
+                    on_polkit_answer(result, uid, dbus_compat::error_pointer(error), answer);
                 });
         } catch (const sdbus::Error& error) {
             if (pending_authorizations_[caller.uid] == 0)
@@ -690,7 +694,10 @@ private:
     // what everyone may see.
     void emit_properties_changed(const std::vector<std::string>& names) {
         emitting_ = true;
-        emit_signal([&] { getObject().emitPropertiesChangedSignal(kInterface, names); });
+        const dbus_compat::PropertyNames properties(names.begin(), names.end());
+        emit_signal([&] {
+            getObject().emitPropertiesChangedSignal(dbus_compat::InterfaceName{kInterface}, properties);
+        });
         emitting_ = false;
     }
 
@@ -781,7 +788,7 @@ void Service::Impl::run() {
         if (bus_ok) {
             try {
                 int handled = 0;
-                while (handled < kMessagesPerTurn && bus->processPendingRequest())
+                while (handled < kMessagesPerTurn && dbus_compat::process_pending(*bus))
                     ++handled;
                 more_messages = handled == kMessagesPerTurn;
             } catch (const sdbus::Error& error) {
@@ -798,9 +805,7 @@ void Service::Impl::run() {
         fds.assign({{mailbox->fd(), POLLIN, 0}});
         int timeout_ms = -1;
         if (bus_ok) {
-            const auto poll_data = bus->getEventLoopPollData();
-            fds.push_back({poll_data.fd, poll_data.events, 0});
-            timeout_ms = poll_data.getPollTimeout();
+            timeout_ms = dbus_compat::add_poll_fds(*bus, fds);
         }
         shorten_timeout(timeout_ms, counters_due);
         shorten_timeout(timeout_ms, credentials_due);
@@ -838,7 +843,7 @@ void Service::start() {
     std::lock_guard lock(impl_->lifecycle);
     if (impl_->started)
         return;
-    impl_->bus->requestName(kBusName);
+    impl_->bus->requestName(dbus_compat::ServiceName{kBusName});
     impl_->started = true;
     impl_->thread.emplace(kThreadStack, [impl = impl_.get()] { impl->run(); });
 }
@@ -851,7 +856,7 @@ void Service::stop() {
         impl->server->end_all_holds("daemon-stopping");
         if (impl->bus_ok) {
             try {
-                impl->bus->releaseName(kBusName);
+                impl->bus->releaseName(dbus_compat::ServiceName{kBusName});
             } catch (const sdbus::Error& error) {
                 spdlog::warn("D-Bus service: cannot release {}: {}", kBusName, error.getMessage());
             }

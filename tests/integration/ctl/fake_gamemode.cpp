@@ -18,31 +18,25 @@ sdbus::ObjectPath game_path(pid_t pid) {
 
 FakeGameMode::FakeGameMode(const std::string& address, const std::vector<pid_t>& registered)
     : connection_(sdbus::createSessionBusConnectionWithAddress(address)) {
-    manager_ = sdbus::createObject(*connection_, kPath);
-    manager_->registerMethod("RegisterGame")
-        .onInterface(kInterface)
-        .implementedAs([this](std::int32_t pid) { return register_game(pid, true); });
-    manager_->registerMethod("UnregisterGame")
-        .onInterface(kInterface)
-        .implementedAs([this](std::int32_t pid) { return unregister_game(pid); });
-    manager_->registerMethod("ListGames").onInterface(kInterface).implementedAs([this] {
+    manager_ = sdbus::createObject(*connection_, sdbus::ObjectPath{kPath});
+    dbus_compat::add_method(*manager_, kInterface, "RegisterGame",
+                            [this](std::int32_t pid) { return register_game(pid, true); });
+    dbus_compat::add_method(*manager_, kInterface, "UnregisterGame",
+                            [this](std::int32_t pid) { return unregister_game(pid); });
+    dbus_compat::add_method(*manager_, kInterface, "ListGames", [this] {
         std::vector<sdbus::Struct<std::int32_t, sdbus::ObjectPath>> games;
         for (const auto& [pid, object] : games_) {
             games.emplace_back(pid, game_path(pid));
         }
         return games;
     });
-    manager_->registerSignal("GameRegistered")
-        .onInterface(kInterface)
-        .withParameters<std::int32_t, sdbus::ObjectPath>();
-    manager_->registerSignal("GameUnregistered")
-        .onInterface(kInterface)
-        .withParameters<std::int32_t, sdbus::ObjectPath>();
-    manager_->finishRegistration();
+    dbus_compat::add_signal<std::int32_t, sdbus::ObjectPath>(*manager_, kInterface, "GameRegistered");
+    dbus_compat::add_signal<std::int32_t, sdbus::ObjectPath>(*manager_, kInterface, "GameUnregistered");
+    dbus_compat::finish_registration(*manager_);
     for (const pid_t pid : registered) {
         register_game(pid, false);
     }
-    connection_->requestName(kName);
+    connection_->requestName(dbus_compat::ServiceName{kName});
     connection_->enterEventLoopAsync();
 }
 
@@ -57,13 +51,9 @@ std::int32_t FakeGameMode::register_game(std::int32_t pid, bool announce) {
     const std::string executable =
         std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error);
     auto game = sdbus::createObject(*connection_, game_path(pid));
-    game->registerProperty("Executable").onInterface(kGameInterface).withGetter([executable] {
-        return executable;
-    });
-    game->registerProperty("ProcessId").onInterface(kGameInterface).withGetter([pid] {
-        return pid;
-    });
-    game->finishRegistration();
+    dbus_compat::add_property(*game, kGameInterface, "Executable", [executable] { return executable; });
+    dbus_compat::add_property(*game, kGameInterface, "ProcessId", [pid] { return pid; });
+    dbus_compat::finish_registration(*game);
     games_.emplace(pid, std::move(game));
     if (!announce) {
         return 0;
@@ -85,7 +75,7 @@ std::int32_t FakeGameMode::unregister_game(std::int32_t pid) {
 std::int32_t call_gamemode(const std::string& address, const std::string& method, pid_t pid) {
     auto connection = sdbus::createSessionBusConnectionWithAddress(address);
     std::int32_t answer = -1;
-    sdbus::createProxy(*connection, kName, kPath)
+    sdbus::createProxy(*connection, dbus_compat::ServiceName{kName}, sdbus::ObjectPath{kPath})
         ->callMethod(method)
         .onInterface(kInterface)
         .withArguments(static_cast<std::int32_t>(pid))

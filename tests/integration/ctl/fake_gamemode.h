@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <sdbus-c++/sdbus-c++.h>
+#include <sdbus_compat.h>
 
 namespace rustland::ctl::test {
 

@@ -18,6 +18,7 @@
 
 #include <rustland1_adaptor.h>
 #include <sdbus-c++/sdbus-c++.h>
+#include <sdbus_compat.h>
 
 namespace rustland::ctl::test {
 

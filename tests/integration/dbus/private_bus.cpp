@@ -185,7 +185,8 @@ unsigned FakeAdmin::reloads() const {
 }
 
 Client::Client()
-    : ProxyInterfaces(sdbus::createSystemBusConnection(), "org.scx.Rustland1", "/org/scx/Rustland1") {
+    : ProxyInterfaces(sdbus::createSystemBusConnection(), dbus_compat::ServiceName{"org.scx.Rustland1"},
+                      sdbus::ObjectPath{"/org/scx/Rustland1"}) {
     registerProxy();
 }
 
@@ -214,9 +215,9 @@ void Client::onHoldRemoved(const std::uint64_t& cookie, const std::string& why) 
     record({"removed", cookie, why, {}});
 }
 
-void Client::onPropertiesChanged(const std::string& interface_name,
-                                 const std::map<std::string, sdbus::Variant>& changed,
-                                 const std::vector<std::string>& invalidated) {
+void Client::onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
+                                 const dbus_compat::PropertyMap& changed,
+                                 const dbus_compat::PropertyNames& invalidated) {
     if (interface_name != "org.scx.Rustland1")
         return;
     for (const auto& [name, value] : changed)
@@ -240,14 +241,15 @@ FakePolkit::FakePolkit(Stalled) : FakePolkit(false, true) {}
 
 FakePolkit::FakePolkit(bool authorize, bool stall)
     : authorize_(authorize),
-      connection_(sdbus::createSystemBusConnection("org.freedesktop.PolicyKit1")),
-      object_(sdbus::createObject(*connection_, "/org/freedesktop/PolicyKit1/Authority")) {
+      connection_(sdbus::createSystemBusConnection(dbus_compat::ServiceName{"org.freedesktop.PolicyKit1"})),
+      object_(sdbus::createObject(*connection_, sdbus::ObjectPath{"/org/freedesktop/PolicyKit1/Authority"})) {
+    constexpr const char* kInterface = "org.freedesktop.PolicyKit1.Authority";
     if (stall) {
-        object_->registerMethod("CheckAuthorization")
-            .onInterface("org.freedesktop.PolicyKit1.Authority")
-            .implementedAs([this](sdbus::Result<Answer>&& result, const Subject& subject, const std::string& action,
-                                  const std::map<std::string, std::string>& /*details*/,
-                                  const std::uint32_t& flags, const std::string& /*cancellation_id*/) {
+        dbus_compat::add_method(
+            *object_, kInterface, "CheckAuthorization",
+            [this](sdbus::Result<Answer>&& result, const Subject& subject, const std::string& action,
+                   const std::map<std::string, std::string>& /*details*/, const std::uint32_t& flags,
+                   const std::string& /*cancellation_id*/) {
                 {
                     std::lock_guard lock(mutex_);
                     unanswered_.push_back(std::move(result));
@@ -255,16 +257,16 @@ FakePolkit::FakePolkit(bool authorize, bool stall)
                 record(subject, action, flags);
             });
     } else {
-        object_->registerMethod("CheckAuthorization")
-            .onInterface("org.freedesktop.PolicyKit1.Authority")
-            .implementedAs([this](const Subject& subject, const std::string& action,
-                                  const std::map<std::string, std::string>& /*details*/,
-                                  const std::uint32_t& flags, const std::string& /*cancellation_id*/) -> Answer {
+        dbus_compat::add_method(
+            *object_, kInterface, "CheckAuthorization",
+            [this](const Subject& subject, const std::string& action,
+                   const std::map<std::string, std::string>& /*details*/, const std::uint32_t& flags,
+                   const std::string& /*cancellation_id*/) -> Answer {
                 record(subject, action, flags);
                 return Answer{authorize_, false, std::map<std::string, std::string>{}};
             });
     }
-    object_->finishRegistration();
+    dbus_compat::finish_registration(*object_);
     connection_->enterEventLoopAsync();
 }
 

@@ -175,7 +175,8 @@ TEST_F(DbusService, StopEndsEveryHoldAndReleasesTheName) {
     service_->stop();
     EXPECT_TRUE(client.wait_for(removed(cookie, "daemon-stopping")));
     EXPECT_TRUE(hints_.marked().empty());
-    auto driver = sdbus::createProxy("org.freedesktop.DBus", "/org/freedesktop/DBus");
+    auto driver = sdbus::createProxy(dbus_compat::ServiceName{"org.freedesktop.DBus"},
+                                     sdbus::ObjectPath{"/org/freedesktop/DBus"});
     bool owned = true;
     driver->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string("org.scx.Rustland1")).storeResultsTo(owned);
     EXPECT_FALSE(owned);
@@ -321,9 +322,10 @@ TEST_F(DbusService, BusPolicyLetsUsersCallOnlyTheInterfaceAndReadProperties) {
     start();
     const std::string result = as_nobody([] {
         auto connection = sdbus::createSystemBusConnection();
-        auto proxy = sdbus::createProxy(*connection, "org.scx.Rustland1", "/org/scx/Rustland1");
+        auto proxy = sdbus::createProxy(*connection, dbus_compat::ServiceName{"org.scx.Rustland1"},
+                                        sdbus::ObjectPath{"/org/scx/Rustland1"});
         std::string out;
-        out += "own:" + error_of([&] { connection->requestName("org.scx.Rustland1"); });
+        out += "own:" + error_of([&] { connection->requestName(dbus_compat::ServiceName{"org.scx.Rustland1"}); });
         out += " get:" + error_of([&] {
             sdbus::Variant version;
             proxy->callMethod("Get").onInterface("org.freedesktop.DBus.Properties")

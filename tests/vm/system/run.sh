@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # run.sh - system test of the .deb: installed with apt in a Debian bookworm
-# system, booted with systemd as PID 1 on a sched_ext kernel under QEMU.
+# (or trixie) system, booted with systemd as PID 1 on a sched_ext kernel
+# under QEMU.
 #
 # Usage: tests/vm/system/run.sh BUILD_DIR
 #
+# SCX_SYSTEM_SUITE picks the system: bookworm (default) or trixie. Each has
+# its own outputs, BUILD_DIR/vm/system or BUILD_DIR/vm/system-trixie.
+#
 #  1. The package: $SCX_SYSTEM_DEB if set; else the newest
-#     scx-rustland_*.deb in BUILD_DIR/tests/packaging/deb or
-#     BUILD_DIR/vm/system/deb that is newer than every source file; else
-#     scripts/build-deb.sh builds one into BUILD_DIR/vm/system/deb.
-#  2. A bookworm minbase rootfs (mmdebstrap) with systemd, dbus, polkitd,
-#     bpftool, gamemode, dbus-user-session, a non-root user (scxuser, uid 1000) and the bookworm-backports
-#     source (where libbpf1 >= 1.4 comes from), cached as a tarball under
+#     scx-rustland_*.deb that is newer than every source file, in
+#     BUILD_DIR/tests/packaging/deb or BUILD_DIR/vm/system/deb (bookworm;
+#     else scripts/build-deb.sh builds one into the latter) or in
+#     BUILD_DIR/tests/trixie (trixie, from tests/trixie/deb.sh build).
+#  2. A minbase rootfs of the suite (mmdebstrap) with systemd, dbus, polkitd,
+#     bpftool, gamemode, dbus-user-session, a non-root user (scxuser, uid 1000)
+#     and, for bookworm, the bookworm-backports source (where libbpf1 >= 1.4
+#     comes from; trixie has 1.5), cached as a tarball under
 #     ${SCX_RUSTLAND_CACHE:-$HOME/.cache/scx-rustland}/rootfs, keyed on
 #     everything that goes into it. Its apt lists are kept, and downloaded
 #     packages are cached in .../apt-archives, so a rerun needs no network
 #     once the dependencies have been fetched.
-#  3. A fresh copy of it, where `apt-get install -t bookworm-backports
+#  3. A fresh copy of it, where `apt-get install [-t bookworm-backports]
 #     ./scx-rustland_*.deb` runs in a chroot: apt resolves the real
-#     dependencies (libbpf1 >= 1.4 from backports, the rest from bookworm). Then the test itself: guest-test.sh run by
+#     dependencies (on bookworm libbpf1 >= 1.4 from backports, the rest from
+#     bookworm). Then the test itself: guest-test.sh run by
 #     scx-system-test.service (enabled) after multi-user.target.
 #  4. An ext4 image (mke2fs -d) and a busybox initramfs that loads
 #     virtio_blk and ext4 and switch_roots to it.
@@ -29,8 +36,8 @@
 # Needs root (mmdebstrap, chroot, ownership in the image), mmdebstrap
 # (installed with apt-get when missing), mke2fs, busybox-static,
 # qemu-system-x86, and the network the first time. Environment:
-# SCX_RUSTLAND_CACHE, SCX_SYSTEM_DEB, SCX_SYSTEM_TIMEOUT (per boot, default
-# 900 s), SCX_DEBIAN_MIRROR.
+# SCX_SYSTEM_SUITE, SCX_RUSTLAND_CACHE, SCX_SYSTEM_DEB, SCX_SYSTEM_TIMEOUT
+# (per boot, default 900 s), SCX_DEBIAN_MIRROR.
 set -euo pipefail
 
 log() { printf 'system-test: %s\n' "$*" >&2; }
@@ -45,7 +52,22 @@ vmdir=$(cd "$here/.." && pwd)
 src=$(cd "$here/../../.." && pwd)
 ((EUID == 0)) || die "must run as root (mmdebstrap, chroot, file ownership in the image)"
 for t in mke2fs xz cpio zstd chroot mount; do command -v "$t" >/dev/null || die "$t not found"; done
-out=$build/vm/system
+suite=${SCX_SYSTEM_SUITE:-bookworm}
+case $suite in
+bookworm)
+	out=$build/vm/system
+	# apt considers only each package's candidate, and libbpf1's is
+	# bookworm's 1.1, which the package refuses.
+	apt_target=(-t bookworm-backports)
+	deb_dirs=("$build/tests/packaging/deb" "$out/deb")
+	;;
+trixie)
+	out=$build/vm/system-trixie
+	apt_target=()
+	deb_dirs=("$build/tests/trixie")
+	;;
+*) die "SCX_SYSTEM_SUITE='$suite': bookworm or trixie" ;;
+esac
 mkdir -p "$out"
 
 t_all=$(now)
@@ -66,10 +88,19 @@ fresh_deb() {
 		xargs -0 -r stat -c %Y 2>/dev/null | sort -n | tail -n1)
 	[[ -n $newest ]] && (($(stat -c %Y "$deb") >= newest)) && printf '%s\n' "$deb"
 }
+reused=""
+if [[ -z ${SCX_SYSTEM_DEB:-} ]]; then
+	for dir in "${deb_dirs[@]}"; do
+		reused=$(fresh_deb "$dir") && break
+	done
+fi
 if [[ -n ${SCX_SYSTEM_DEB:-} ]]; then
 	deb=$(realpath "$SCX_SYSTEM_DEB")
-elif deb=$(fresh_deb "$build/tests/packaging/deb") || deb=$(fresh_deb "$out/deb"); then
+elif [[ -n $reused ]]; then
+	deb=$reused
 	log "package: reusing $deb (newer than every source file)"
+elif [[ $suite == trixie ]]; then
+	die "no trixie .deb newer than the source in ${deb_dirs[*]} (tests/trixie/deb.sh build builds it)"
 else
 	t=$(now)
 	rm -rf "$out/deb"
@@ -82,8 +113,9 @@ fi
 log "package: $deb"
 
 # ---- 2. rootfs (cached) ------------------------------------------------------
-suite=bookworm
 mirror=${SCX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+sources=("deb $mirror $suite main")
+[[ $suite == bookworm ]] && sources+=("deb $mirror $suite-backports main")
 # gamemode, dbus-user-session and libpam-systemd: the GameMode follower's test (the real
 # gamemoded under scxuser's user manager, on its own session bus).
 packages=systemd-sysv,dbus,polkitd,udev,procps,bpftool,ca-certificates,gamemode,dbus-user-session,libpam-systemd
@@ -101,14 +133,13 @@ else
 		apt-get install -y --no-install-recommends mmdebstrap >&2 || die "apt-get install mmdebstrap failed"
 	fi
 	t=$(now)
-	log "rootfs: mmdebstrap --variant=minbase --include=$packages $suite + $suite-backports ($mirror)"
+	log "rootfs: mmdebstrap --variant=minbase --include=$packages ${sources[*]}"
 	# The apt lists stay in the image (skip cleanup/apt/lists): `apt-get
 	# install ./x.deb` can then resolve offline against the cached archives.
 	mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" \
 		--skip=cleanup/apt/lists \
 		--customize-hook="chroot \"\$1\" useradd --create-home --uid 1000 --shell /bin/bash $user" \
-		"$suite" "$tarball.tmp" \
-		"deb $mirror $suite main" "deb $mirror $suite-backports main" >&2 ||
+		"$suite" "$tarball.tmp" "${sources[@]}" >&2 ||
 		{ rm -f "$tarball.tmp"; die "mmdebstrap failed"; }
 	mv "$tarball.tmp" "$tarball"
 	log "rootfs: built in $(since "$t") s ($(du -h "$tarball" | cut -f1))"
@@ -140,10 +171,9 @@ in_root() { chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 PAT
 # Fresh lists if the mirror is reachable; otherwise the image's own.
 in_root apt-get -q update >&2 || log "apt-get update failed: using the lists cached in the rootfs"
 # The way a user installs it (docs/packaging.md): apt resolves every
-# dependency. -t bookworm-backports because apt only considers each package's
-# candidate, and libbpf1's is bookworm's 1.1, which the package refuses.
-if ! in_root apt-get install -y -t bookworm-backports "/tmp/$(basename "$deb")" 2>&1 | sed 's/^/  apt: /' >&2; then
-	die "apt-get install -t bookworm-backports ./$(basename "$deb") failed"
+# dependency.
+if ! in_root apt-get install -y "${apt_target[@]}" "/tmp/$(basename "$deb")" 2>&1 | sed 's/^/  apt: /' >&2; then
+	die "apt-get install ${apt_target[*]} ./$(basename "$deb") failed"
 fi
 # shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
 in_root dpkg-query -W -f='  installed: ${Package} ${Version}\n' scx-rustland libbpf1 >&2
