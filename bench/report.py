@@ -123,12 +123,12 @@ def parse_phase(base, phase, cfg):
             out = {"fl_p50": j["wakeup_us"]["p50"], "fl_p99": j["wakeup_us"]["p99"], "fl_max": j["wakeup_us"]["max"],
                    "fl_miss": 100.0 * j["miss_ratio"], "cyc_p99": nearest_rank(values, 0.99), "cyc_max": mx,
                    "cyc_served": 100.0 * cycles / due}
-            # gamemode: how long the follower took to hold both tools.
+            # gamemode: how long until both tools had started, and until
+            # the follower held both.
             hold = Path(f"{base}-hold.out")
             if hold.exists():
-                found = re.search(r"hold_s=([\d.]+)", hold.read_text())
-                if found:
-                    out["hold_s"] = float(found.group(1))
+                for key, value in re.findall(r"(pids_s|hold_s)=([\d.]+)", hold.read_text()):
+                    out[key] = float(value)
             return out
         text = Path(f"{base}.out").read_text()
         if phase == "hogs":
@@ -414,11 +414,12 @@ def evaluate_targets(res):
                         f"×{gm.text(ratio=True)}; held ×{held.text(ratio=True)}; gamemode/held"
                         f" ×{direct.text(ratio=True)}", same_win_verdict(gm, held, 0.5)))
     if "gamemode" in res.scheds:
-        waits = [v for p in LAT_PHASES for v in res.values("gamemode", p, "hold_s")]
-        e = median_of(waits)
-        if e.value is not None:
-            out.append(("gamemode: from gamemoderun's start to both tools held (all latency phases)",
-                        e.text(" s") + f", max {fmt(max(v for v in waits if v is not None))} s", "(information)"))
+        for key, what in (("pids_s", "both tools started (exec'd, about to register)"), ("hold_s", "both tools held")):
+            waits = [v for p in LAT_PHASES for v in res.values("gamemode", p, key)]
+            e = median_of(waits)
+            if e.value is not None:
+                out.append((f"gamemode: from gamemoderun's start to {what} (all latency phases)",
+                            e.text(" s") + f", max {fmt(max(v for v in waits if v is not None))} s", "(information)"))
     if "rustland" in res.scheds:
         for phase in ("hogs", "lat-hogs"):
             if phase in res.phases:

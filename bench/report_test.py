@@ -42,7 +42,7 @@ def write_latency_output(root, fl_p99, reps, phase="lat-hogs"):
             Path(f"{base}-cyc.json").write_text(json.dumps(
                 {"thread": {"0": {"histogram": {"100": 1000}, "cycles": 1000, "max": 100}}}))
             if sched == "gamemode":
-                Path(f"{base}-hold.out").write_text(f"hold_s=0.{rep}\n")
+                Path(f"{base}-hold.out").write_text(f"pids_s=0.0{rep} hold_s=0.{rep}\n")
             runs.append(f"{rep}\t{slot}\t{sched}\t{phase}\t1\t2\tna\t")
             if sched != "eevdf":
                 follower = "0" if sched == "gamemode" else "na"
@@ -156,6 +156,8 @@ class GameModeRowTest(unittest.TestCase):
         self.assertEqual(problems, [])
         wait = next(v for t, v in targets.items() if "both tools held" in t)
         self.assertTrue(wait[0].startswith("0.350 s"), wait)
+        started = next(v for t, v in targets.items() if "both tools started" in t)
+        self.assertTrue(started[0].startswith("0.035 s"), started)
 
     def test_gamemode_without_the_win_misses_it(self):
         targets, _ = self.targets(1.0)

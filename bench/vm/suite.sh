@@ -387,20 +387,23 @@ stop_gamemode() {
 
 # await_holds TIMEOUT NAME...: waits until the one process of each NAME is
 # held through the daemon's D-Bus API (`scx-rustlandctl list`); HOLD_S: the
-# seconds it took. 1 after TIMEOUT seconds. Polls every 0.2 s: each poll is
+# seconds it took, PIDS_S: until all had exec'd (their registration with
+# gamemoded comes right after). 1 after TIMEOUT seconds. Polls every 0.2 s: each poll is
 # a process start, which costs the CPUs being measured.
 await_holds() {
 	_limit=$1
 	shift
 	_t=$(now)
+	PIDS_S=""
 	while :; do
 		_holds=$("$CTL" list --json 2>/dev/null)
-		_missing=""
+		_missing="" _started=1
 		for _name; do
-			_pid=$(pidof "$_name")
+			_pid=$(pidof "$_name") || _started=0
 			case $_holds in *"\"pid\": ${_pid:-none},"*) ;; *) _missing="$_missing $_name" ;; esac
 		done
 		HOLD_S=$(since "$_t")
+		[ "$_started" = 0 ] || PIDS_S=${PIDS_S:-$HOLD_S}
 		[ -n "$_missing" ] || return 0
 		if [ "$(since "$_t" | cut -d. -f1)" -ge "$_limit" ]; then
 			fail "rep $REP $SCHED: not held after $_limit s:$_missing (follower log:)"
@@ -452,7 +455,7 @@ latency() {
 	_cycpid=$!
 	if [ "$SCHED" = gamemode ]; then
 		if await_holds "$HOLD_TIMEOUT" "${FL##*/}" cyclictest; then
-			echo "hold_s=$HOLD_S" >"$_f-hold.out"
+			echo "pids_s=$PIDS_S hold_s=$HOLD_S" >"$_f-hold.out"
 			touch "$_f.start"
 		else
 			_note="$_note not-held"
