@@ -49,7 +49,8 @@
 #                daemon_cpu_ms: CPU the scheduler's process used meanwhile)
 #   daemon.tsv   one line per scheduler session: its cost and counters
 #   raw/         each phase's own output, named rep-sched-phase[-tool].*
-#                (gamemode: -hold.out, hold_s= the wait for the holds)
+#                (gamemode: -hold.out, pids_s= and hold_s= the waits for
+#                the tools' start and for their holds)
 #   daemon/      each session's log (gamemode: also gamemoded's, the
 #                follower's and the gamemode.ini used)
 # A phase is ok=1 when its tools succeeded and the scheduler it was meant to
@@ -317,9 +318,10 @@ stop_sched() {
 # no SCHED_ISO, no screensaver inhibition, no core parking or pinning
 # (gamemode >= 1.8; 1.7 logs and ignores the keys), no iGPU heuristic. The
 # I/O priority is set to BE/4, what a nice-0 task has anyway (unset it
-# means BE/0, and 1.7 turns "off" into 0 as well). The governor cannot be left alone
-# (gamemoded always asks pkexec cpugovctl for desiredgov): it is set to the
-# current one where there is cpufreq; the VM has neither cpufreq nor pkexec.
+# means BE/0, and 1.7 turns "off" into 0 as well). The governor cannot be
+# left alone (gamemoded always asks pkexec cpugovctl for desiredgov): it is
+# set to the current one where there is cpufreq; the VM has neither
+# cpufreq nor pkexec.
 write_gamemode_ini() {
 	_gov=$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null)
 	cat <<EOF
@@ -388,8 +390,8 @@ stop_gamemode() {
 # await_holds TIMEOUT NAME...: waits until the one process of each NAME is
 # held through the daemon's D-Bus API (`scx-rustlandctl list`); HOLD_S: the
 # seconds it took, PIDS_S: until all had exec'd (their registration with
-# gamemoded comes right after). 1 after TIMEOUT seconds. Polls every 0.2 s: each poll is
-# a process start, which costs the CPUs being measured.
+# gamemoded comes right after). 1 after TIMEOUT seconds. Polls every 0.2 s:
+# each poll is a process start, which costs the CPUs being measured.
 await_holds() {
 	_limit=$1
 	shift
