@@ -17,8 +17,12 @@ bad end meets it, missed when the whole interval misses it, and not resolved
 when the interval straddles it or fewer than MIN_PAIRS repetitions have both
 values.
 
+The gamemode row (the latency tools under `gamemoderun`, held by the
+GameMode follower) must show the held row's win: see same_win_verdict.
+
 --check: exit 1 unless every scheduler x phase cell has a value from a clean
-run and every scheduler session its cost line with exit status 0.
+run, every scheduler session its cost line with exit status 0 and, under
+gamemode, the follower exited 0 too.
 """
 import argparse
 import csv
@@ -34,7 +38,12 @@ import zlib
 from pathlib import Path
 
 SCHED_NAMES = {"eevdf": "EEVDF", "rustland": "scx-rustland", "held": "scx-rustland, held",
-               "user": "scx-rustland -u", "scx_simple": "scx_simple", "scx_qmap": "scx_qmap"}
+               "gamemode": "scx-rustland, GameMode", "user": "scx-rustland -u", "scx_simple": "scx_simple",
+               "scx_qmap": "scx_qmap"}
+# The scx-rustland variants (their counters come from scx-rustlandctl).
+RUSTLAND = ("rustland", "held", "gamemode", "user")
+# The variants whose latency tools are held, and their idle baseline.
+HOLDING = ("held", "gamemode")
 LAT_PHASES = {"lat-none": "idle", "lat-hogs": "under CPU hogs", "lat-build": "under the parallel build"}
 BOOTSTRAP_DRAWS = 2000
 MIN_PAIRS = 5  # fewer repetitions than this: no verdict
@@ -111,9 +120,16 @@ def parse_phase(base, phase, cfg):
             j = json.loads(Path(f"{base}-fl.json").read_text())
             values, cycles, mx = cyclictest_samples(Path(f"{base}-cyc.json"))
             due = float(cfg["lat_s"]) * 1e6 / float(cfg["cyc_interval_us"])
-            return {"fl_p50": j["wakeup_us"]["p50"], "fl_p99": j["wakeup_us"]["p99"], "fl_max": j["wakeup_us"]["max"],
-                    "fl_miss": 100.0 * j["miss_ratio"], "cyc_p99": nearest_rank(values, 0.99), "cyc_max": mx,
-                    "cyc_served": 100.0 * cycles / due}
+            out = {"fl_p50": j["wakeup_us"]["p50"], "fl_p99": j["wakeup_us"]["p99"], "fl_max": j["wakeup_us"]["max"],
+                   "fl_miss": 100.0 * j["miss_ratio"], "cyc_p99": nearest_rank(values, 0.99), "cyc_max": mx,
+                   "cyc_served": 100.0 * cycles / due}
+            # gamemode: how long until both tools had started, and until
+            # the follower held both.
+            hold = Path(f"{base}-hold.out")
+            if hold.exists():
+                for key, value in re.findall(r"(pids_s|hold_s)=([\d.]+)", hold.read_text()):
+                    out[key] = float(value)
+            return out
         text = Path(f"{base}.out").read_text()
         if phase == "hogs":
             # "stress-ng: metrc: [pid] cpu <bogo ops> <real s> <usr s> <sys s> <ops/s real> <ops/s cpu>"
@@ -200,6 +216,24 @@ class Estimate:
         if self.n < 2:
             return f"{f(self.value)}{unit} (n={self.n})"
         return f"{f(self.value)}{unit} [{f(self.low)}–{f(self.high)}] (n={self.n})"
+
+
+def same_win_verdict(gm, held, limit):
+    """met / missed / not resolved for "gamemode wins like held": gamemode's
+    ratio to EEVDF (its median) is no worse than the held row's interval
+    allows (within it, or below it), or gamemode's whole interval meets the
+    absolute target (<= limit). Missed when gamemode's whole interval is
+    worse than both."""
+    if gm.value is None or held.value is None:
+        return "n/a"
+    n = min(gm.n, held.n)
+    if n < MIN_PAIRS:
+        return f"not resolved (n={n})"
+    if gm.value <= held.high or gm.high <= limit:
+        return "**met**"
+    if gm.low > held.high and gm.low > limit:
+        return "**missed**"
+    return "not resolved"
 
 
 def bootstrap(pairs, stat, seed):
@@ -317,7 +351,8 @@ def write_daemon_table(res, lines):
             ("page_faults", "page faults of the scheduling thread"), ("tasks", "tasks known to the policy at the end"),
             ("starved", "`starved` (decisions forced after 100 ms)"), ("congested", "`congested` (kernel fallback)"),
             ("user", "dispatches by user space"), ("kernel", "dispatches by the kernel shortcut"),
-            ("ejections", "ejections"), ("exit", "exit status at SIGINT")]
+            ("ejections", "ejections"), ("exit", "exit status at SIGINT"),
+            ("follower_exit", "GameMode follower's exit status at SIGINT")]
     lines += ["| quantity | " + " | ".join(SCHED_NAMES.get(s, s) for s in variants) + " |",
               "|---|" + "---|" * len(variants)]
     for key, label in rows:
@@ -357,14 +392,34 @@ def evaluate_targets(res):
                      "lower")
         ratio_target(f"cyclictest periods served, nothing held, {where}: ≥ EEVDF's", "rustland", phase, "cyc_served",
                      1.0, "higher")
-    for phase in ("lat-hogs", "lat-build"):
-        ratio_target(f"held: frame loop 60 Hz p99 {LAT_PHASES[phase]} ≤ 0.5× EEVDF", "held", phase, "fl_p99", 0.5,
-                     "lower")
-    if "held" in res.scheds and "lat-none" in res.phases:
+    for sched in HOLDING:
         for phase in ("lat-hogs", "lat-build"):
-            r = res.ratio("held", phase, "fl_p99", base=("held", "lat-none"))
-            out.append((f"held: frame loop 60 Hz p99 {LAT_PHASES[phase]} ≤ 1.5× its own idle p99", "×" + r.text(ratio=True),
-                        r.verdict(1.5, "lower")))
+            ratio_target(f"{sched}: frame loop 60 Hz p99 {LAT_PHASES[phase]} ≤ 0.5× EEVDF", sched, phase, "fl_p99",
+                         0.5, "lower")
+        if sched in res.scheds and "lat-none" in res.phases:
+            for phase in ("lat-hogs", "lat-build"):
+                if phase in res.phases:
+                    r = res.ratio(sched, phase, "fl_p99", base=(sched, "lat-none"))
+                    out.append((f"{sched}: frame loop 60 Hz p99 {LAT_PHASES[phase]} ≤ 1.5× its own idle p99",
+                                "×" + r.text(ratio=True), r.verdict(1.5, "lower")))
+    # Issue #13: a game started through gamemoderun wins like an explicit hold.
+    if has("gamemode") and "held" in res.scheds:
+        for phase in ("lat-hogs", "lat-build"):
+            if phase not in res.phases:
+                continue
+            gm, held = res.ratio("gamemode", phase, "fl_p99"), res.ratio("held", phase, "fl_p99")
+            direct = res.ratio("gamemode", phase, "fl_p99", base=("held", None))
+            out.append((f"gamemode: frame loop 60 Hz p99 {LAT_PHASES[phase]}, the held row's win (ratio to EEVDF"
+                        " within or below held's interval, or ≤ 0.5×)",
+                        f"×{gm.text(ratio=True)}; held ×{held.text(ratio=True)}; gamemode/held"
+                        f" ×{direct.text(ratio=True)}", same_win_verdict(gm, held, 0.5)))
+    if "gamemode" in res.scheds:
+        for key, what in (("pids_s", "both tools started (exec'd, about to register)"), ("hold_s", "both tools held")):
+            waits = [v for p in LAT_PHASES for v in res.values("gamemode", p, key)]
+            e = median_of(waits)
+            if e.value is not None:
+                out.append((f"gamemode: from gamemoderun's start to {what} (all latency phases)",
+                            e.text(" s") + f", max {fmt(max(v for v in waits if v is not None))} s", "(information)"))
     if "rustland" in res.scheds:
         for phase in ("hogs", "lat-hogs"):
             if phase in res.phases:
@@ -384,7 +439,7 @@ def evaluate_targets(res):
             out.append(("`starved` ~0 under hogs + hackbench (whole session, nothing held)",
                         f"max {fmt(max(starved))} over {len(starved)} sessions",
                         "**met**" if max(starved) == 0 else "**missed**"))
-    rl = [s for s in res.scheds if s in ("rustland", "held", "user")]
+    rl = [s for s in res.scheds if s in RUSTLAND]
     faults = [v for s in rl for v in res.daemon_values(s, "page_faults") if v is not None]
     if faults:
         out.append(("0 page faults in the scheduling thread", f"max {fmt(max(faults))} over {len(faults)} sessions",
@@ -500,6 +555,8 @@ def check(res):
                 missing.append(f"{s} rep {rep}: no session cost line")
             elif d.get("exit") != "0":
                 missing.append(f"{s} rep {rep}: exit status {d.get('exit')}")
+            elif s == "gamemode" and d.get("follower_exit") != "0":
+                missing.append(f"{s} rep {rep}: the GameMode follower's exit status {d.get('follower_exit')}")
     return missing
 
 
@@ -523,7 +580,11 @@ def header(res):
             f"- Latency phases, {c.get('lat_s')} s each: the frame loop at 60 Hz (main thread {c.get('fl_work_pct')}%"
             f" of a period, render thread {c.get('fl_render_pct')}%, loop counts calibrated idle:"
             f" {fmt(num(c.get('loops_per_ms')))} loops/ms) and cyclictest --policy=other -i {c.get('cyc_interval_us')}"
-            " at the same time, under the same CPU hogs, under the build run again and again, or idle (held only).",
+            " at the same time, under the same CPU hogs, under the build run again and again, or idle (held and"
+            " GameMode only).",
+            *(["- GameMode: the latency tools run under `gamemoderun` (the real gamemoded on a session bus of the"
+                " suite's own, a gamemode.ini that changes nothing else), held by `scx-rustlandctl follow-gamemode`;"
+                " the frame loop's first frame waits until both tools are held."] if "gamemode" in res.scheds else []),
             "- The scx-rustland daemon runs without `-v` and `--stats`; its counters are read once at the end.", "",
             "Cells: the median over the repetitions [bootstrap 95% confidence interval of the median]; under it,"
             " ×the ratio of the scheduler's median to EEVDF's from the same boot [paired bootstrap 95% interval]."
@@ -560,7 +621,8 @@ def main():
     lines += ["## Checks", "",
               "Every phase: the tools succeeded, and sched_ext was in the wanted state (`enabled` under a sched_ext"
               " scheduler, `disabled` for EEVDF) before and after it, the scheduler alive, no sched_ext error in the"
-              " kernel log, and under `held` both latency tools held.", ""]
+              " kernel log; under `held` both latency tools held (`--strict`), under `gamemode` both held by the"
+              " follower within 30 s of their start and the follower and gamemoded alive.", ""]
     if bad:
         lines += [f"{len(bad)} phases failed a check (left out of the tables):", ""]
         lines += [f"- rep {k[0]} {k[1]} {k[2]}: {r['note'] or 'no parsable output'}" for k, r in bad]

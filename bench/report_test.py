@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Tests of bench/report.py's statistics and verdicts, on synthetic suite output."""
+import json
 import sys
 import tempfile
 import unittest
@@ -22,6 +23,32 @@ def write_suite_output(root, build_s, reps):
             (data / "raw" / f"{rep}-{sched}-build.out").write_text(f"build_s={values[rep - 1]}\n")
             runs.append(f"{rep}\t{slot}\t{sched}\tbuild\t1\t{values[rep - 1]}\tna\t")
     (data / "runs.tsv").write_text("\n".join(runs) + "\n")
+
+
+def write_latency_output(root, fl_p99, reps, phase="lat-hogs"):
+    """A results directory with one latency phase per (scheduler, repetition):
+    the frame loop's p99 from fl_p99[sched][rep], a flat cyclictest, and for
+    gamemode the follower's wait and a daemon line with its exit status."""
+    data = root / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "config").write_text(f"reps={reps}\nscheds={' '.join(fl_p99)}\nncpu=2\nlat_s=2\ncyc_interval_us=2000\n")
+    runs, daemon = [], []
+    for rep in range(1, reps + 1):
+        for slot, (sched, values) in enumerate(fl_p99.items(), 1):
+            base = data / "raw" / f"{rep}-{sched}-{phase}"
+            p99 = values[rep - 1]
+            Path(f"{base}-fl.json").write_text(json.dumps(
+                {"wakeup_us": {"p50": p99 / 4, "p99": p99, "max": p99 * 2}, "miss_ratio": 0.0}))
+            Path(f"{base}-cyc.json").write_text(json.dumps(
+                {"thread": {"0": {"histogram": {"100": 1000}, "cycles": 1000, "max": 100}}}))
+            if sched == "gamemode":
+                Path(f"{base}-hold.out").write_text(f"pids_s=0.0{rep} hold_s=0.{rep}\n")
+            runs.append(f"{rep}\t{slot}\t{sched}\t{phase}\t1\t2\tna\t")
+            if sched != "eevdf":
+                follower = "0" if sched == "gamemode" else "na"
+                daemon.append(f"rep={rep} sched={sched} exit=0 follower_exit={follower}")
+    (data / "runs.tsv").write_text("\n".join(runs) + "\n")
+    (data / "daemon.tsv").write_text("\n".join(daemon) + "\n")
 
 
 class RatioVerdictTest(unittest.TestCase):
@@ -80,6 +107,71 @@ class CheckTest(unittest.TestCase):
             res = report.Results(root)
             self.assertIsNone(res.values("rustland", "build", "s")[2])
             self.assertTrue(any("rep 3 rustland build" in p for p in report.check(res)))
+
+
+class SameWinTest(unittest.TestCase):
+    held = report.Estimate(0.40, 0.30, 0.60, 8)
+
+    def test_met_within_helds_interval(self):
+        self.assertEqual(report.same_win_verdict(report.Estimate(0.55, 0.45, 0.8, 8), self.held, 0.5), "**met**")
+
+    def test_met_when_better_than_held(self):
+        self.assertEqual(report.same_win_verdict(report.Estimate(0.2, 0.1, 0.7, 8), self.held, 0.5), "**met**")
+
+    def test_met_when_the_whole_interval_is_within_the_target(self):
+        held = report.Estimate(0.20, 0.15, 0.25, 8)
+        self.assertEqual(report.same_win_verdict(report.Estimate(0.4, 0.35, 0.45, 8), held, 0.5), "**met**")
+
+    def test_missed_when_the_whole_interval_is_worse_than_held_and_the_target(self):
+        self.assertEqual(report.same_win_verdict(report.Estimate(1.0, 0.9, 1.2, 8), self.held, 0.5), "**missed**")
+
+    def test_not_resolved_when_the_interval_reaches_helds(self):
+        self.assertEqual(report.same_win_verdict(report.Estimate(0.8, 0.55, 1.2, 8), self.held, 0.5), "not resolved")
+
+    def test_not_resolved_with_too_few_repetitions(self):
+        self.assertEqual(report.same_win_verdict(report.Estimate(0.4, 0.3, 0.6, 3), self.held, 0.5),
+                         "not resolved (n=3)")
+
+
+class GameModeRowTest(unittest.TestCase):
+    EEVDF = [10000.0, 10400.0, 9800.0, 10100.0, 10200.0, 9900.0]
+
+    HELD = [0.30, 0.50, 0.40, 0.60, 0.35, 0.55]  # ratios to EEVDF per repetition
+
+    def targets(self, gamemode_factor):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_latency_output(Path(tmp), {"eevdf": self.EEVDF,
+                                             "held": [v * h for v, h in zip(self.EEVDF, self.HELD)],
+                                             "gamemode": [v * gamemode_factor for v in self.EEVDF]}, 6)
+            res = report.Results(Path(tmp))
+            return {t: (m, v) for t, m, v in report.evaluate_targets(res)}, report.check(res)
+
+    def same_win(self, targets):
+        return next(v for t, v in targets.items() if t.startswith("gamemode:") and "held row's win" in t)
+
+    def test_gamemode_like_held_meets_the_same_win(self):
+        # 0.52: not <= 0.5, but within held's interval.
+        targets, problems = self.targets(0.52)
+        self.assertEqual(self.same_win(targets)[1], "**met**")
+        self.assertEqual(problems, [])
+        wait = next(v for t, v in targets.items() if "both tools held" in t)
+        self.assertTrue(wait[0].startswith("0.350 s"), wait)
+        started = next(v for t, v in targets.items() if "both tools started" in t)
+        self.assertTrue(started[0].startswith("0.035 s"), started)
+
+    def test_gamemode_without_the_win_misses_it(self):
+        targets, _ = self.targets(1.0)
+        self.assertEqual(self.same_win(targets)[1], "**missed**")
+
+    def test_a_follower_that_failed_fails_the_check(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_latency_output(root, {"eevdf": self.EEVDF, "gamemode": self.EEVDF}, 6)
+            tsv = root / "data" / "daemon.tsv"
+            tsv.write_text(tsv.read_text().replace("rep=2 sched=gamemode exit=0 follower_exit=0",
+                                                   "rep=2 sched=gamemode exit=0 follower_exit=1"))
+            problems = report.check(report.Results(root))
+        self.assertEqual(problems, ["gamemode rep 2: the GameMode follower's exit status 1"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run.sh - the benchmark suite: EEVDF, scx-rustland (nothing held, and the
-# latency tools held through D-Bus) and the kernel's example schedulers side
+# run.sh - the benchmark suite: EEVDF, scx-rustland (nothing held, the
+# latency tools held through D-Bus, or held by the GameMode follower after
+# `gamemoderun` registered them) and the kernel's example schedulers side
 # by side in one boot, in a rotated order (bench/vm/suite.sh); then the
 # results table with confidence intervals and the latency plots
 # (bench/report.py).
@@ -13,15 +14,20 @@
 #
 # Usage: bench/run.sh [options]
 #   --quick          smoke mode: 1 repetition, 2-s latency phases, short
-#                    tools, schedulers eevdf,rustland,held (about 4 min);
-#                    results under build/bench/smoke/
+#                    tools, schedulers eevdf,rustland,held,gamemode (about
+#                    5 min); results under build/bench/smoke/
 #   --reps N         repetitions (default 10)
 #   --seconds N      seconds of each latency phase (default 15)
 #   --scheds LIST    schedulers, comma-separated, from eevdf, rustland,
-#                    held, user, scx_simple, scx_qmap
-#                    (default eevdf,rustland,held,scx_simple)
-#   --phases LIST    phases of the non-held schedulers, comma-separated, from
-#                    hogs, build, hb, msg, pipe, lat-hogs, lat-build (default all)
+#                    held, gamemode, user, scx_simple, scx_qmap
+#                    (default eevdf,rustland,held,scx_simple). gamemode:
+#                    the latency tools run under gamemoderun, the real
+#                    gamemoded and `scx-rustlandctl follow-gamemode` hold
+#                    them (needs the gamemode package on this machine)
+#   --phases LIST    only these phases, comma-separated, from hogs, build,
+#                    hb, msg, pipe, lat-none, lat-hogs, lat-build (default
+#                    all); held and gamemode run only the latency phases,
+#                    and lat-none runs only under them
 #   --out DIR        results directory (default bench/results/<UTC date>)
 #   --host           run here instead of in the VM
 #   --build DIR      build tree with scx-rustland, scx-rustlandctl and
@@ -67,8 +73,13 @@ done
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive integer, got '$timeout_s'"
 for s in ${scheds//,/ }; do
-	case $s in eevdf | rustland | held | user | scx_simple | scx_qmap) ;;
-	*) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, user, scx_simple, scx_qmap)" ;;
+	case $s in eevdf | rustland | held | gamemode | user | scx_simple | scx_qmap) ;;
+	*) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, gamemode, user, scx_simple, scx_qmap)" ;;
+	esac
+done
+for p in ${phases//,/ }; do
+	case $p in hogs | build | hb | msg | pipe | lat-none | lat-hogs | lat-build) ;;
+	*) die "--phases: unknown phase '$p' (hogs, build, hb, msg, pipe, lat-none, lat-hogs, lat-build)" ;;
 	esac
 done
 
@@ -77,8 +88,9 @@ knobs=(reps="$reps" scheds="$scheds" lat_s="$seconds")
 [ -z "$phases" ] || knobs+=(phases="$phases")
 if ((quick)); then
 	reps=1
-	((${scheds_given:-0})) || scheds=eevdf,rustland,held
+	((${scheds_given:-0})) || scheds=eevdf,rustland,held,gamemode
 	knobs=(reps=1 scheds="$scheds" lat_s=2 hog_s=1 pipe=500 msg=2 hb=5 build_goal="lcorolib.o,lutf8lib.o")
+	[ -z "$phases" ] || knobs+=(phases="$phases")
 	out=${out:-$top/build/bench/smoke}
 fi
 out=${out:-$top/bench/results/$(date -u +%Y-%m-%d)}
@@ -87,8 +99,10 @@ out=$(cd "$out" && pwd)
 rm -rf "$out/data"
 mkdir -p "$out/data"
 
-need_held=0
+# held and gamemode need scx-rustlandctl and the daemon's bus policy.
+need_held=0 need_gamemode=0
 [[ ,$scheds, != *,held,* ]] || need_held=1
+[[ ,$scheds, != *,gamemode,* ]] || need_held=1 need_gamemode=1
 targets=(scx-rustland frameloop)
 ((need_held)) && targets+=(scx-rustlandctl)
 log "building ${targets[*]} in $bld"
@@ -97,7 +111,18 @@ cmake --build "$bld" -j2 --target "${targets[@]}" >/dev/null || die "build faile
 daemon=$bld/src/scx-rustland
 frameloop=$bld/bench/frameloop/frameloop
 ctl=$(find "$bld" -name scx-rustlandctl -type f -perm -u+x 2>/dev/null | head -n1 || true)
-((need_held == 0)) || [[ -n $ctl ]] || die "scx-rustlandctl was not built (the held variant needs it)"
+((need_held == 0)) || [[ -n $ctl ]] || die "scx-rustlandctl was not built (the held and gamemode variants need it)"
+# GameMode from this machine's gamemode package: the daemon, gamemoderun
+# (a bash script) and the libraries it preloads (libgamemodeauto dlopens
+# libgamemode).
+gm_lib() { ldconfig -p | sed -n "s|^[[:space:]]*$1 (libc6,x86-64) => ||p" | head -n1; }
+if ((need_gamemode)); then
+	gamemoded=$(command -v gamemoded || true)
+	gamemoderun=$(command -v gamemoderun || echo /usr/games/gamemoderun)
+	gm_auto=$(gm_lib libgamemodeauto.so.0) gm_lib0=$(gm_lib libgamemode.so.0)
+	[[ -n $gamemoded && -x $gamemoderun && -n $gm_auto && -n $gm_lib0 ]] ||
+		die "--scheds gamemode needs the gamemode package (gamemoded, gamemoderun, libgamemode0, libgamemodeauto0): scripts/install-deps.sh"
+fi
 peer_bins=()
 for s in ${scheds//,/ }; do
 	case $s in scx_*)
@@ -128,7 +153,8 @@ if ((host)); then
 	mount -o loop,ro "$build_img" "$bld_root" || die "--host: cannot loop-mount $build_img"
 	env_args=(SUITE_OUT="$out/data" SUITE_LIB="$vm/guest-lib.sh" SUITE_RL="$daemon" SUITE_FRAMELOOP="$frameloop"
 		SUITE_CTL="${ctl:-scx-rustlandctl}" SUITE_BUILD_ROOT="$bld_root" SUITE_BUILD_MK="$here/vm/build.mk"
-		PATH="${peer_dir:+$peer_dir:}$PATH")
+		SUITE_GAMEMODED="${gamemoded:-gamemoded}" SUITE_GAMEMODERUN="${gamemoderun:-gamemoderun}"
+		SUITE_SESSION_BUS_CONF="$here/vm/dbus-session.conf" PATH="${peer_dir:+$peer_dir:}$PATH")
 	for k in "${knobs[@]}"; do
 		key=${k%%=*} val=${k#*=}
 		env_args+=("SUITE_${key^^}=${val//,/ }")
@@ -161,6 +187,8 @@ else
 		-f "$here/vm/dbus-system.conf:/etc/dbus-1/bench-system.conf")
 	[[ -z $ctl ]] || initrd_args+=(-b "$ctl")
 	for p in "${peer_bins[@]}"; do initrd_args+=(-b "$p"); done
+	((need_gamemode == 0)) || initrd_args+=(-b "$gamemoded" -b "$(command -v bash)" -L "$gm_auto" -L "$gm_lib0"
+		-f "$gamemoderun:/usr/bin/gamemoderun" -f "$here/vm/dbus-session.conf:/etc/dbus-1/bench-session.conf")
 	[[ ! -f $dbus_policy ]] || initrd_args+=(-f "$dbus_policy:/etc/dbus-1/system.d/org.scx.Rustland1.conf")
 	"$vm/mkinitramfs.sh" "${initrd_args[@]}"
 	disk=$out/results-disk.img
@@ -188,6 +216,7 @@ cmd="bench/run.sh"
 ((quick)) || [[ $reps == 10 ]] || cmd+=" --reps $reps"
 ((quick)) || [[ $seconds == 15 ]] || cmd+=" --seconds $seconds"
 [[ $scheds == "$default_scheds" ]] || ((quick && !${scheds_given:-0})) || cmd+=" --scheds $scheds"
+[ -z "$phases" ] || cmd+=" --phases $phases"
 ((host)) && cmd+=" --host"
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')
 [[ -z $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null || true) ]] || commit+=" + uncommitted changes"

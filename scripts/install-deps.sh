@@ -22,8 +22,10 @@ pkg_pkgs=(dpkg-dev lintian rpm rpmlint)
 # the guest now and then while sched_ext patches static keys).
 backports_pkgs=(libbpf-dev bpftool debhelper qemu-system-x86)
 # mmdebstrap: the bookworm and trixie roots of the system and trixie tests.
+# gamemode: the benchmark's GameMode row copies gamemoded, gamemoderun and
+# libgamemode into the VM.
 vm_pkgs=(systemd mmdebstrap e2fsprogs busybox-static stress-ng rt-tests linux-perf zstd cpio
-	debian-archive-keyring ca-certificates gnuplot-nox)
+	debian-archive-keyring ca-certificates gnuplot-nox gamemode)
 
 missing=()
 for pkg in "${build_pkgs[@]}" "${pkg_pkgs[@]}" "${vm_pkgs[@]}" "${backports_pkgs[@]}"; do

@@ -15,6 +15,10 @@
 // machine, "work for 4 ms" would stretch or shrink with the scheduler being
 // measured. --calibrate measures iterations per millisecond once (on an
 // idle machine) so callers can pick a count.
+//
+// --start-file: the first frame waits until that file exists, so that a
+// harness can check something about the running process first (the suite
+// waits until GameMode's registration of it has become a hold).
 #include "latency_stats.h"
 
 #include <CLI/CLI.hpp>
@@ -26,12 +30,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <time.h>
+#include <unistd.h>
 
 namespace {
 
@@ -87,8 +93,19 @@ struct Options {
     bool render = false;
     std::string json_path;
     std::string raw_path;
+    std::string start_file;
     std::size_t curve_points = 40;
 };
+
+// Polls every 5 ms: the wait is not measured, and the harness's own
+// check takes far longer.
+void wait_for_file(const std::string& path) {
+    while (access(path.c_str(), F_OK) != 0) {
+        if (errno != ENOENT)
+            throw std::runtime_error(fmt::format("--start-file {}: {}", path, std::strerror(errno)));
+        sleep_until(now_ns() + 5'000'000);
+    }
+}
 
 struct Samples {
     std::vector<std::int64_t> wakeup;
@@ -223,6 +240,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("-j,--json", o.json_path, "write the summary here (default: stdout)");
     app.add_option("--raw", o.raw_path, "write one line per frame: wakeup_ns frame_ns handoff_ns");
+    app.add_option("--start-file", o.start_file, "wait until this file exists before the first frame");
     app.add_option("--curve-points", o.curve_points, "points of the percentile curves in the summary")
         ->capture_default_str()
         ->check(CLI::Range(0, 1000));
@@ -233,6 +251,8 @@ int main(int argc, char** argv) {
             fmt::print("{}\n", nlohmann::json{{"loops_per_ms", calibrate_loops_per_ms()}}.dump());
             return 0;
         }
+        if (!o.start_file.empty())
+            wait_for_file(o.start_file);
         const Samples s = run_loop(o);
 
         nlohmann::json j;

@@ -19,6 +19,11 @@
 #               held        scx-rustland; the latency phases' frame loop and
 #                           cyclictest run under `scx-rustlandctl run`, held
 #                           latency-critical through the D-Bus API
+#               gamemode    scx-rustland, a session bus of the suite's own,
+#                           the real gamemoded (a gamemode.ini that changes
+#                           nothing else) and `scx-rustlandctl follow-gamemode`;
+#                           the latency tools run under `gamemoderun` and are
+#                           measured once the follower holds them (await_holds)
 #               user        scx-rustland -u (every decision in user space)
 #               scx_simple, scx_qmap   the kernel's example schedulers
 #                           (bench/peers.sh), binaries on $PATH
@@ -34,7 +39,8 @@
 #               thread) and cyclictest --policy=other at the same time:
 #                 lat-hogs   under CPU hogs (the same stress-ng, no limit)
 #                 lat-build  under the build, run again and again
-#                 lat-none   idle (held only: its own baseline)
+#                 lat-none   idle (held and gamemode only: their baseline)
+#               SUITE_PHASES limits every scheduler to the phases it names.
 #
 # Output in $SUITE_OUT:
 #   config       key=value: what was run, calibration
@@ -43,7 +49,10 @@
 #                daemon_cpu_ms: CPU the scheduler's process used meanwhile)
 #   daemon.tsv   one line per scheduler session: its cost and counters
 #   raw/         each phase's own output, named rep-sched-phase[-tool].*
-#   daemon/      each session's log
+#                (gamemode: -hold.out, pids_s= and hold_s= the waits for
+#                the tools' start and for their holds)
+#   daemon/      each session's log (gamemode: also gamemoded's, the
+#                follower's and the gamemode.ini used)
 # A phase is ok=1 when its tools succeeded and the scheduler it was meant to
 # run under was in place before and after it, with no sched_ext error in
 # the kernel log meanwhile. Exit status: 0 if every phase was ok.
@@ -56,6 +65,8 @@
 #   SUITE_BUILD_MK(/usr/lib/scx-vm/build.mk)
 #   SUITE_RL(scx-rustland) SUITE_CTL(scx-rustlandctl) SUITE_FRAMELOOP(frameloop)
 #   SUITE_LIB(/usr/lib/scx-vm/guest-lib.sh)
+#   SUITE_GAMEMODED(gamemoded) SUITE_GAMEMODERUN(gamemoderun)
+#   SUITE_SESSION_BUS_CONF(/etc/dbus-1/bench-session.conf)
 
 # shellcheck disable=SC1090 # path given by the caller
 . "${SUITE_LIB:-/usr/lib/scx-vm/guest-lib.sh}"
@@ -75,10 +86,24 @@ BUILD_CFLAGS=${SUITE_BUILD_CFLAGS:--O0}
 RL=${SUITE_RL:-scx-rustland}
 CTL=${SUITE_CTL:-scx-rustlandctl}
 FL=${SUITE_FRAMELOOP:-frameloop}
+GAMEMODED=${SUITE_GAMEMODED:-gamemoded}
+GAMEMODERUN=${SUITE_GAMEMODERUN:-gamemoderun}
+SESSION_BUS_CONF=${SUITE_SESSION_BUS_CONF:-/etc/dbus-1/bench-session.conf}
 NCPU=$(nproc)
 BUILD_JOBS=$((2 * NCPU))
-TP_PHASES=${SUITE_PHASES:-hogs build hb msg pipe lat-hogs lat-build}
-HELD_PHASES="lat-none lat-hogs lat-build"
+# only LIST WORDS...: the words that are in LIST (all of them without a LIST).
+only() {
+	_list=$1
+	shift
+	for _w; do
+		case " ${_list:-$_w} " in *" $_w "*) printf '%s ' "$_w" ;; esac
+	done
+}
+TP_PHASES=$(only "${SUITE_PHASES:-}" hogs build hb msg pipe lat-hogs lat-build)
+HELD_PHASES=$(only "${SUITE_PHASES:-}" lat-none lat-hogs lat-build)
+# How long gamemoderun's tools may wait for the follower's holds, and
+# gamemoded for its bus name, before the phase or session fails.
+HOLD_TIMEOUT=30
 CYC_INTERVAL_US=2000
 PHASE_TIMEOUT=300 # per tool, in case a scheduler starves it
 USER_HZ=100       # /proc/<pid>/stat ticks
@@ -191,18 +216,19 @@ stop_load() {
 # ---- schedulers -------------------------------------------------------------------
 
 want_state() { if [ "$SCHED" = eevdf ]; then echo disabled; else echo enabled; fi; }
-is_rustland() { case $SCHED in rustland | held | user) return 0 ;; *) return 1 ;; esac; }
+is_rustland() { case $SCHED in rustland | held | gamemode | user) return 0 ;; *) return 1 ;; esac; }
 
 # start_sched: attaches the session's scheduler; 0 when it is in place.
 start_sched() {
 	SCHED_PID=
+	FOLLOW_EXIT=na
 	DMESG_MARK=$(dmesg | wc -l)
 	[ "$SCHED" = eevdf ] && return 0
 	SCHED_LOG=$OUT/daemon/rep$REP-$SCHED.log
 	# No -v and no --stats: logging would cost CPU of its own; the counters
 	# are read once at the end (stop_sched).
 	case $SCHED in
-	rustland | held) "$RL" >"$SCHED_LOG" 2>&1 & ;;
+	rustland | held | gamemode) "$RL" >"$SCHED_LOG" 2>&1 & ;;
 	user) "$RL" -u >"$SCHED_LOG" 2>&1 & ;;
 	*) "$SCHED" >"$SCHED_LOG" 2>&1 & ;;
 	esac
@@ -245,7 +271,8 @@ cpu_ms() { [ -n "$SCHED_PID" ] && proc_stat "$SCHED_PID" | cut -d' ' -f1; }
 counter() { printf '%s\n' "$STATUS_JSON" | sed -n "s/^ *\"$1\": \([0-9]*\),\{0,1\}$/\1/p" | head -n 1; }
 
 # stop_sched: detaches (SIGINT, must exit 0) and appends the session's cost
-# and counters to daemon.tsv; exit=gone when the scheduler died before.
+# and counters to daemon.tsv; exit=gone when the scheduler died before;
+# follower_exit: the GameMode follower's status (gamemode), else na.
 stop_sched() {
 	[ -n "$SCHED_PID" ] || return 0
 	_window=$(since "$SCHED_T0")
@@ -275,11 +302,118 @@ stop_sched() {
 		set -- $SCHED_STAT0 $_stat1
 		_cost="cpu_ms=$(($4 - $1)) minflt=$(($5 - $2)) majflt=$(($6 - $3))"
 	fi
-	printf 'rep=%s sched=%s exit=%s window_s=%s %s hwm_kb=%s rss_kb=%s tasks=%s page_faults=%s starved=%s congested=%s user=%s kernel=%s ejections=%s ncpu=%s\n' \
+	printf 'rep=%s sched=%s exit=%s window_s=%s %s hwm_kb=%s rss_kb=%s tasks=%s page_faults=%s starved=%s congested=%s user=%s kernel=%s ejections=%s ncpu=%s follower_exit=%s\n' \
 		"$REP" "$SCHED" "$_rc" "$_window" "$_cost" "${_hwm:-na}" "${_rss:-na}" \
 		"$(counter tasks)" "$(counter page_faults)" "$(counter starved)" "$(counter congested)" \
-		"$(counter user_dispatches)" "$(counter kernel_dispatches)" "$_ejections" "$NCPU" >>"$OUT/daemon.tsv"
+		"$(counter user_dispatches)" "$(counter kernel_dispatches)" "$_ejections" "$NCPU" "$FOLLOW_EXIT" >>"$OUT/daemon.tsv"
 	SCHED_PID=
+}
+
+# ---- the GameMode stack (gamemode only) ---------------------------------------------
+# A session bus of our own (the VM has no user session; on a host the
+# user's gamemoded stays untouched), the real gamemoded on it and the
+# follower, started after the scheduler and stopped before it.
+
+# gamemode.ini: the hold is all that may differ from `rustland`. No renice,
+# no SCHED_ISO, no screensaver inhibition, no core parking or pinning
+# (gamemode >= 1.8; 1.7 logs and ignores the keys), no iGPU heuristic. The
+# I/O priority is set to BE/4, what a nice-0 task has anyway (unset it
+# means BE/0, and 1.7 turns "off" into 0 as well). The governor cannot be
+# left alone (gamemoded always asks pkexec cpugovctl for desiredgov): it is
+# set to the current one where there is cpufreq; the VM has neither
+# cpufreq nor pkexec.
+write_gamemode_ini() {
+	_gov=$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null)
+	cat <<EOF
+[general]
+renice=0
+ioprio=4
+softrealtime=off
+inhibit_screensaver=0
+igpu_power_threshold=-1
+${_gov:+desiredgov=$_gov}
+${_gov:+defaultgov=$_gov}
+[cpu]
+park_cores=no
+pin_cores=no
+EOF
+}
+
+# start_gamemode: 0 when gamemoded owns its name and the follower runs.
+start_gamemode() {
+	GM_DIR=$(mktemp -d /tmp/scx-bench-gm.XXXXXX)
+	# Exported: gamemoded, the follower and the games under gamemoderun
+	# find the bus through it.
+	export DBUS_SESSION_BUS_ADDRESS="unix:path=$GM_DIR/bus"
+	GM_LOG=$OUT/daemon/rep$REP-gamemode
+	write_gamemode_ini >"$GM_DIR/gamemode.ini"
+	cp "$GM_DIR/gamemode.ini" "$GM_LOG.ini"
+	BUS_PID=$(dbus-daemon --config-file="$SESSION_BUS_CONF" --address="$DBUS_SESSION_BUS_ADDRESS" --fork --print-pid --nopidfile) ||
+		{ fail "gamemode rep $REP: the session bus did not start"; return 1; }
+	# XDG_CONFIG_HOME: gamemoded reads our gamemode.ini after the shipped
+	# and /etc ones (later files override); its working directory, also
+	# read, is /.
+	(cd / && exec env XDG_CONFIG_HOME="$GM_DIR" "$GAMEMODED" >"$GM_LOG-gamemoded.log" 2>&1) &
+	GMD_PID=$!
+	# `gamemoded -s` asks the running one through libgamemode, as a game would.
+	_t=$(now)
+	until "$GAMEMODED" -s >/dev/null 2>&1; do
+		if ! kill -0 "$GMD_PID" 2>/dev/null || [ "$(since "$_t" | cut -d. -f1)" -ge "$HOLD_TIMEOUT" ]; then
+			fail "gamemode rep $REP: gamemoded not on the session bus after $(since "$_t") s"
+			tail -n 20 "$GM_LOG-gamemoded.log"
+			return 1
+		fi
+		sleep 0.2
+	done
+	"$CTL" follow-gamemode >"$GM_LOG-follower.log" 2>&1 &
+	FOLLOW_PID=$!
+	log "gamemode rep $REP: gamemoded $GMD_PID and follower $FOLLOW_PID on $DBUS_SESSION_BUS_ADDRESS"
+}
+
+# stop_gamemode: ends the follower (SIGINT, must exit 0), gamemoded and the
+# bus; FOLLOW_EXIT for daemon.tsv.
+stop_gamemode() {
+	FOLLOW_EXIT=na
+	if [ -n "${FOLLOW_PID:-}" ]; then
+		kill -INT "$FOLLOW_PID" 2>/dev/null
+		wait "$FOLLOW_PID"
+		FOLLOW_EXIT=$?
+		[ "$FOLLOW_EXIT" -eq 0 ] || fail "gamemode rep $REP: the follower exited with status $FOLLOW_EXIT"
+	fi
+	[ -z "${GMD_PID:-}" ] || { kill -TERM "$GMD_PID" 2>/dev/null; wait "$GMD_PID"; }
+	[ -z "${BUS_PID:-}" ] || kill -TERM "$BUS_PID" 2>/dev/null
+	[ -z "${GM_DIR:-}" ] || rm -rf "$GM_DIR"
+	FOLLOW_PID='' GMD_PID='' BUS_PID='' GM_DIR=''
+	unset DBUS_SESSION_BUS_ADDRESS
+}
+
+# await_holds TIMEOUT NAME...: waits until the one process of each NAME is
+# held through the daemon's D-Bus API (`scx-rustlandctl list`); HOLD_S: the
+# seconds it took, PIDS_S: until all had exec'd (their registration with
+# gamemoded comes right after). 1 after TIMEOUT seconds. Polls every 0.2 s:
+# each poll is a process start, which costs the CPUs being measured.
+await_holds() {
+	_limit=$1
+	shift
+	_t=$(now)
+	PIDS_S=""
+	while :; do
+		_holds=$("$CTL" list --json 2>/dev/null)
+		_missing="" _started=1
+		for _name; do
+			_pid=$(pidof "$_name") || _started=0
+			case $_holds in *"\"pid\": ${_pid:-none},"*) ;; *) _missing="$_missing $_name" ;; esac
+		done
+		HOLD_S=$(since "$_t")
+		[ "$_started" = 0 ] || PIDS_S=${PIDS_S:-$HOLD_S}
+		[ -n "$_missing" ] || return 0
+		if [ "$(since "$_t" | cut -d. -f1)" -ge "$_limit" ]; then
+			fail "rep $REP $SCHED: not held after $_limit s:$_missing (follower log:)"
+			tail -n 10 "$GM_LOG-follower.log" | sed 's/^/  follower| /'
+			return 1
+		fi
+		sleep 0.2
+	done
 }
 
 # Kernel log lines since the session began that mean sched_ext failed.
@@ -295,16 +429,25 @@ scx_errors() {
 # refused hold fails the tool (and so the phase) instead of measuring an
 # unheld task; that is the check that both were held (polling the daemon
 # for the holds raced with 2-s tools and loaded the CPUs it measures).
+# Under gamemode they run under `gamemoderun`, which registers them with
+# gamemoded (its library preloaded), and nothing of ours.
 hold_prefix() {
-	[ "$SCHED" != held ] || echo "$CTL run --app-id bench --reason benchmark --strict --"
+	case $SCHED in
+	held) echo "$CTL run --app-id bench --reason benchmark --strict --" ;;
+	gamemode) echo "$GAMEMODERUN" ;;
+	esac
 }
 
-# latency LOAD: the frame loop and cyclictest together under LOAD.
+# latency LOAD: the frame loop and cyclictest together under LOAD. Under
+# gamemode the frame loop's first frame waits until the follower holds both
+# tools (cyclictest measures from its start, so its first HOLD_S are unheld).
 latency() {
 	start_load "$1"
 	_hold=$(hold_prefix)
-	# shellcheck disable=SC2086 # $_hold is words or nothing
-	timeout "$PHASE_TIMEOUT" $_hold "$FL" --hz 60 -d "$LAT_S" \
+	_start=""
+	[ "$SCHED" != gamemode ] || _start="--start-file $_f.start"
+	# shellcheck disable=SC2086 # $_hold and $_start are words or nothing
+	timeout "$PHASE_TIMEOUT" $_hold "$FL" --hz 60 -d "$LAT_S" $_start \
 		-w "$(loops 60 "$FL_WORK_PCT")" --render --render-loops "$(loops 60 "$FL_RENDER_PCT")" \
 		-j "$_f-fl.json" --raw "$_f-fl.raw" >"$_f-fl.out" 2>&1 &
 	_flpid=$!
@@ -312,6 +455,15 @@ latency() {
 	timeout "$PHASE_TIMEOUT" $_hold cyclictest --policy=other -i "$CYC_INTERVAL_US" -D "$LAT_S" -q \
 		-h 250000 --histfile=/dev/null --json="$_f-cyc.json" >"$_f-cyc.out" 2>&1 &
 	_cycpid=$!
+	if [ "$SCHED" = gamemode ]; then
+		if await_holds "$HOLD_TIMEOUT" "${FL##*/}" cyclictest; then
+			echo "pids_s=$PIDS_S hold_s=$HOLD_S" >"$_f-hold.out"
+			touch "$_f.start"
+		else
+			_note="$_note not-held"
+			kill "$_flpid" "$_cycpid" 2>/dev/null
+		fi
+	fi
 	wait "$_flpid" || _note="$_note frameloop-exit-$?"
 	wait "$_cycpid" || _note="$_note cyclictest-exit-$?"
 	stop_load "$1"
@@ -355,6 +507,8 @@ one_phase() {
 	[ "$_before" = "$_want" ] || _note="$_note state-before-$_before"
 	[ "$_after" = "$_want" ] || _note="$_note state-after-$_after"
 	if [ -n "$SCHED_PID" ] && ! kill -0 "$SCHED_PID" 2>/dev/null; then _note="$_note scheduler-gone"; fi
+	if [ -n "${FOLLOW_PID:-}" ] && ! kill -0 "$FOLLOW_PID" 2>/dev/null; then _note="$_note follower-gone"; fi
+	if [ -n "${GMD_PID:-}" ] && ! kill -0 "$GMD_PID" 2>/dev/null; then _note="$_note gamemoded-gone"; fi
 	_errs=$(scx_errors)
 	[ -z "$_errs" ] || _note="$_note dmesg-scx-error"
 	_ok=1
@@ -372,7 +526,7 @@ one_phase() {
 	SLOT=$((SLOT + 1))
 }
 
-phases_of() { if [ "$SCHED" = held ]; then echo "$HELD_PHASES"; else echo "$TP_PHASES"; fi; }
+phases_of() { case $SCHED in held | gamemode) echo "$HELD_PHASES" ;; *) echo "$TP_PHASES" ;; esac; }
 
 # ---- main ------------------------------------------------------------------------
 
@@ -407,16 +561,28 @@ while [ "$REP" -le "$REPS" ]; do
 	# shellcheck disable=SC2086 # lists are words
 	for SCHED in $(rotate $((REP - 1)) $SCHEDS); do
 		log "=== rep $REP/$REPS: $SCHED"
+		_why=""
 		if ! start_sched; then
+			_why=not-attached
+		elif [ "$SCHED" = gamemode ] && ! start_gamemode; then
+			_why=no-gamemode
+			stop_gamemode
+			stop_sched
+		fi
+		if [ -n "$_why" ]; then
 			BAD_RUNS=$((BAD_RUNS + 1))
 			for PHASE in $(phases_of); do
-				printf '%s\t%s\t%s\t%s\t0\t0\tna\tnot-attached\n' "$REP" "$SLOT" "$SCHED" "$PHASE" >>"$OUT/runs.tsv"
+				printf '%s\t%s\t%s\t%s\t0\t0\tna\t%s\n' "$REP" "$SLOT" "$SCHED" "$PHASE" "$_why" >>"$OUT/runs.tsv"
 				SLOT=$((SLOT + 1))
 			done
 			continue
 		fi
 		# shellcheck disable=SC2046
 		for PHASE in $(rotate $((REP - 1)) $(phases_of)); do one_phase "$PHASE"; done
+		if [ "$SCHED" = gamemode ]; then
+			stop_gamemode
+			[ "$FOLLOW_EXIT" = 0 ] || BAD_RUNS=$((BAD_RUNS + 1))
+		fi
 		stop_sched
 		if [ "$(sched_ext_state)" != disabled ]; then
 			fail "$SCHED rep $REP: sched_ext still '$(sched_ext_state)' after the session"
