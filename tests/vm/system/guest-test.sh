@@ -297,6 +297,9 @@ boot1() {
 	check "tgid $root_pid gone from latency_hints after Release" wait_until 15 not_in_hints "$root_pid"
 	kill "$root_pid"
 
+	# ---- hostile users (issue #12) ----
+	. /usr/lib/scx-vm/hostile-checks.sh && hostile_checks
+
 	# ---- reload: live key --------------------------------------------------------------
 	cp "$CONF" /root/config.toml.orig
 	sed -i -E 's/^#?slice_us = .*/slice_us = 4000/' "$CONF"
