@@ -11,7 +11,7 @@
 # latency_hints; a hold on root's process is refused), scx-rustlandctl, the
 # GameMode follower (scxuser's user manager and session bus, the real
 # gamemoded, the shipped user unit), live and refused reloads, kill -9 +
-# Restart=on-failure, stop, and the `systemd-analyze security` report; then
+# Restart=on-abnormal, stop, and the `systemd-analyze security` report; then
 # a clean poweroff with the unit enabled.
 # Boot 2: the unit came back attached at boot; `apt-get purge` leaves no
 # unit, no bus name, no scheduler and none of our files behind.
@@ -323,7 +323,7 @@ boot1() {
 	assert_eq "D-Bus State after broken reloads" attached "$(busprop State)"
 	cp /root/config.toml.orig "$CONF"
 
-	# ---- kill -9 -> Restart=on-failure ----------------------------------------------------
+	# ---- kill -9 -> Restart=on-abnormal ---------------------------------------------------
 	n0=$(prop NRestarts)
 	kill -9 "$pid1"
 	check "sched_ext falls back after kill -9" wait_for_state disabled 5
