@@ -122,12 +122,12 @@ hostile_cookies() {
 }
 
 hostile_flood() {
-	local target held ref ref_max out max bound flood_pid
+	local target held ref ref_max out max bound flood_pid bystander
 	"${AS_NOBODY[@]}" sleep 600 &
 	target=$!
 	check "nobody's process $target runs" wait_until 10 runs_as "$target" "$NOBODY_UID" sleep
 	# nobody's Hold+Release without a flood, for the bound below.
-	ref=$("${AS_NOBODY[@]}" "$HOSTILE" hold-release "$target" 5 100 0)
+	ref=$("${AS_NOBODY[@]}" "$HOSTILE" hold-release "$target" 5 100 -)
 	check "nobody's Hold+Release without a flood" test $? = 0
 	ref_max=${ref##*max=}
 	log "nobody's Hold+Release, no flood: $(tr '\n' ' ' <<<"$ref")"
@@ -137,13 +137,22 @@ hostile_flood() {
 	busctl call "$BUS" "$OBJ" "$IFACE" HoldPid 'ussa{sv}' "$held" org.example.Held "" 1 persistent b true >/dev/null
 	check "root's persistent hold on $held" wait_until 15 in_hints "$held"
 
-	# scxuser: 50 connections x 4 Release calls in flight for 30 s. nobody
-	# connected before it, as in the private-bus test (a connection made
-	# during a deep flood waits behind it at the bus: docs/reliability.md).
-	as_user "$HOSTILE" flood 30 50 4 >/tmp/hostile-flood.out 2>&1 &
+	# scxuser: 50 connections x 4 Release calls in flight for 40 s. nobody
+	# connects before it, as in the private-bus test (a connection made
+	# during a deep flood waits behind it at the bus: docs/reliability.md),
+	# and starts its calls 1 s into the flood.
+	rm -f /tmp/hostile-flooding
+	"${AS_NOBODY[@]}" "$HOSTILE" hold-release "$target" 10 300 /tmp/hostile-flooding >/tmp/hostile-bystander.out 2>&1 &
+	bystander=$!
+	as_user "$HOSTILE" flood 40 50 4 >/tmp/hostile-flood.out 2>&1 &
 	flood_pid=$!
-	out=$("${AS_NOBODY[@]}" "$HOSTILE" hold-release "$target" 10 300 5000)
+	check "the flood's 50 connections are up" wait_until 60 grep -q connected= /tmp/hostile-flood.out
+	sleep 1
+	touch /tmp/hostile-flooding
+	wait "$bystander"
 	check "nobody's Hold+Release during the flood all succeeded" test $? = 0
+	check "... all while the flood ran" kill -0 "$flood_pid"
+	out=$(cat /tmp/hostile-bystander.out)
 	max=${out##*max=}
 	log "nobody's Hold+Release during the flood: $(tr '\n' ' ' <<<"$out")"
 	# 2 s, as on the private bus, plus 10 times the emulated machine's own time.
@@ -151,6 +160,7 @@ hostile_flood() {
 	assert_le "nobody's slowest Hold+Release during the flood (s)" "$max" "$bound"
 	kill "$held"
 	check "a killed held process left latency_hints within 5 s during the flood" seconds_until 5 not_in_hints "$held"
+	check "... while the flood still ran" kill -0 "$flood_pid"
 	check "the flood ran to its end" wait_until 60 gone "$flood_pid"
 	out=$(cat /tmp/hostile-flood.out)
 	log "$TEST_USER's flood: $out"
@@ -159,7 +169,7 @@ hostile_flood() {
 	check "the daemon is still attached" bus_attached
 	kill "$target"
 	wait "$target" "$held" 2>/dev/null
-	rm -f /tmp/hostile-flood.out
+	rm -f /tmp/hostile-flood.out /tmp/hostile-bystander.out /tmp/hostile-flooding
 }
 
 hostile_checks() {

@@ -6,11 +6,12 @@
  *   dbus-hostile flood SECONDS CONNECTIONS DEPTH
  *       CONNECTIONS connections each keep DEPTH Release() calls of unknown
  *       cookies in flight for SECONDS, sending a new one for every answer.
- *       Prints "sent=N no_such_hold=N limit_exceeded=N other=N".
- *   dbus-hostile hold-release PID ROUNDS PAUSE_MS DELAY_MS
- *       Connects, waits DELAY_MS, then ROUNDS times HoldPid(PID) and
- *       Release() of its cookie, PAUSE_MS apart. Prints the seconds each
- *       round took and "max=S"; fails on any error.
+ *       Prints "connected=N" once every connection has its first calls
+ *       out, then at the end "sent=N no_such_hold=N limit_exceeded=N other=N".
+ *   dbus-hostile hold-release PID ROUNDS PAUSE_MS START_FILE
+ *       Connects, waits until START_FILE exists ("-": no wait), then ROUNDS
+ *       times HoldPid(PID) and Release() of its cookie, PAUSE_MS apart.
+ *       Prints the seconds each round took and "max=S"; fails on any error.
  *   dbus-hostile release FIRST COUNT
  *       Release() of the cookies FIRST .. FIRST+COUNT-1 on one connection.
  *       Prints "ok=N no_such_hold=N permission_denied=N limit_exceeded=N other=N".
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -137,6 +139,8 @@ static int flood(long seconds, long connections, long depth)
 			if (send_release(buses[i], &f) < 0)
 				return 1;
 	}
+	printf("connected=%ld\n", connections);
+	fflush(stdout);
 	sd_event_now(event, CLOCK_MONOTONIC, &start);
 	if (sd_event_add_time(event, NULL, CLOCK_MONOTONIC, start + (uint64_t)seconds * 1000000u, 0, on_flood_end,
 			      &f) < 0)
@@ -171,13 +175,14 @@ static int call(sd_bus *bus, const char *what, sd_bus_message **reply, const cha
 	return r;
 }
 
-static int hold_release(long pid, long rounds, long pause_ms, long delay_ms)
+static int hold_release(long pid, long rounds, long pause_ms, const char *start_file)
 {
 	sd_bus *bus = connect_system();
 	double worst = 0;
 	long i;
 
-	sleep_ms(delay_ms);
+	while (strcmp(start_file, "-") != 0 && access(start_file, F_OK) != 0)
+		sleep_ms(10);
 	for (i = 0; i < rounds; i++) {
 		sd_bus_message *reply = NULL;
 		uint64_t cookie;
@@ -238,11 +243,11 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "flood") == 0)
 		return flood(number(argv[2], 1), number(argv[3], 1), number(argv[4], 1));
 	if (argc == 6 && strcmp(argv[1], "hold-release") == 0)
-		return hold_release(number(argv[2], 1), number(argv[3], 1), number(argv[4], 0), number(argv[5], 0));
+		return hold_release(number(argv[2], 1), number(argv[3], 1), number(argv[4], 0), argv[5]);
 	if (argc == 4 && strcmp(argv[1], "release") == 0)
 		return release((uint64_t)number(argv[2], 0), number(argv[3], 1));
 	fprintf(stderr, "usage: dbus-hostile flood SECONDS CONNECTIONS DEPTH\n"
-			"       dbus-hostile hold-release PID ROUNDS PAUSE_MS DELAY_MS\n"
+			"       dbus-hostile hold-release PID ROUNDS PAUSE_MS START_FILE\n"
 			"       dbus-hostile release FIRST COUNT\n");
 	return 2;
 }
