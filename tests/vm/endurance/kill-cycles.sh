@@ -136,4 +136,4 @@ initrd=$out/kill-cycles.cpio.zst
 # ---- one boot --------------------------------------------------------------------
 # no_timer_check: as in vm.sh.
 exec "$vmdir/boot.sh" -k "$env_file" -i "$initrd" -d "$img" -l "$out/kill-cycles-$1.serial.log" \
-	-t $(((cycles + 3) * 30 + 600)) -a no_timer_check -a "scx_endurance.cycles=$cycles"
+	-t $(((cycles + 3) * 240 + 600)) -a no_timer_check -a "scx_endurance.cycles=$cycles"
