@@ -33,6 +33,17 @@ enum rl_consts {
 	RL_MAX_LATENCY_HINTS = 4096,
 };
 
+/*
+ * Whether a machine whose CPU ids run from 0 to nr_cpu_ids - 1 fits: each CPU
+ * id is a per-CPU DSQ id and an index of the per-CPU arrays, so every one
+ * must stay below RL_MAX_CPUS (and so below the shared DSQs' ids). ops.init
+ * refuses a machine that does not fit.
+ */
+static inline bool rl_cpu_ids_fit(u32 nr_cpu_ids)
+{
+	return nr_cpu_ids > 0 && nr_cpu_ids <= RL_MAX_CPUS;
+}
+
 /* rl_dispatched_task.cpu: let the first CPU that becomes free run the task. */
 #define RL_CPU_ANY (-1)
 

@@ -984,9 +984,8 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(rustland_init)
 	s32 err;
 	u32 cpu;
 
-	/* CPU ids index per-CPU arrays and name per-CPU DSQs below RL_SHARED_DSQ. */
-	if (nr_cpus > RL_MAX_CPUS) {
-		scx_bpf_error("%u possible CPUs: scx-rustland supports at most %d", nr_cpus, RL_MAX_CPUS);
+	if (!rl_cpu_ids_fit(nr_cpus)) {
+		scx_bpf_error("%u possible CPUs: scx-rustland supports 1 to %d", nr_cpus, RL_MAX_CPUS);
 		return -E2BIG;
 	}
 	bpf_for(cpu, 0, nr_cpus) {

@@ -36,6 +36,12 @@ const Key kKeys[] = {
     {.name = "dbus.hold_rate_burst", .field = &Settings::hold_rate_burst, .min = 1, .max = 10'000, .live = true},
     {.name = "dbus.hold_rate_per_second", .field = &Settings::hold_rate_per_second, .min = 0.01, .max = 1000,
      .live = true},
+    {.name = "dbus.call_burst", .field = &Settings::call_burst, .min = 1, .max = 100'000, .live = true},
+    {.name = "dbus.call_rate_per_second", .field = &Settings::call_rate_per_second, .min = 0.01,
+     .max = 100'000, .live = true},
+    // At most the service's total of pending polkit questions (64).
+    {.name = "dbus.max_pending_authorizations_per_user", .field = &Settings::max_pending_authorizations_per_user,
+     .min = 1, .max = 64, .live = true},
 };
 
 }  // namespace

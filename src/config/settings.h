@@ -39,6 +39,9 @@ struct Settings {
     std::uint32_t max_holds_per_user = 32;  // 1..4096
     std::uint32_t hold_rate_burst = 20;     // 1..10000
     double hold_rate_per_second = 2.0;      // 0.01..1000
+    std::uint32_t call_burst = 200;         // 1..100000
+    double call_rate_per_second = 100.0;    // 0.01..100000
+    std::uint32_t max_pending_authorizations_per_user = 2;  // 1..64
 
     policy::Settings policy_settings() const;
 

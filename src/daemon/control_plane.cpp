@@ -109,6 +109,17 @@ std::vector<ReloadRequests::Done> ReloadRequests::take() {
     return std::exchange(pending_, {});
 }
 
+service::Limits service_limits(const config::Settings& settings) {
+    service::Limits limits;
+    limits.max_holds_per_uid = settings.max_holds_per_user;
+    limits.rate_burst = settings.hold_rate_burst;
+    limits.rate_per_second = settings.hold_rate_per_second;
+    limits.call_burst = settings.call_burst;
+    limits.call_rate_per_second = settings.call_rate_per_second;
+    limits.max_pending_authorizations_per_uid = settings.max_pending_authorizations_per_user;
+    return limits;
+}
+
 ControlPlane::~ControlPlane() { stop(); }
 
 void ControlPlane::apply(const config::Settings& settings) {
@@ -118,9 +129,7 @@ void ControlPlane::apply(const config::Settings& settings) {
         stop();
         return;
     }
-    const service::Limits limits{.max_holds_per_uid = settings.max_holds_per_user,
-                                 .rate_burst = settings.hold_rate_burst,
-                                 .rate_per_second = settings.hold_rate_per_second};
+    const service::Limits limits = service_limits(settings);
     if (service_) {
         service_->set_limits(limits);
         return;

@@ -72,6 +72,10 @@ private:
     std::vector<Done> pending_;
 };
 
+// The service's limits for these settings: the [dbus] keys; the other
+// limits (total caps, text lengths, polkit's timeout) are built in.
+service::Limits service_limits(const config::Settings& settings);
+
 class ControlPlane {
 public:
     ControlPlane() = default;

@@ -15,7 +15,6 @@
 #include <future>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -46,11 +45,15 @@ const NumericSpec kNumeric[] = {
     {"dbus.max_holds_per_user", 1, 4096},
     {"dbus.hold_rate_burst", 1, 10'000},
     {"dbus.hold_rate_per_second", 0.01, 1000},
+    {"dbus.call_burst", 1, 100'000},
+    {"dbus.call_rate_per_second", 0.01, 100'000},
+    {"dbus.max_pending_authorizations_per_user", 1, 64},
 };
 const std::set<std::string> kLiveKeys{
     "scheduler.slice_us",      "scheduler.slice_us_min", "scheduler.slice_boost", "scheduler.builtin_idle",
     "scheduler.no_preemption", "scheduler.ordering",     "logging.verbose",       "logging.stats_interval",
-    "dbus.enabled",            "dbus.max_holds_per_user", "dbus.hold_rate_burst",  "dbus.hold_rate_per_second"};
+    "dbus.enabled",            "dbus.max_holds_per_user", "dbus.hold_rate_burst",  "dbus.hold_rate_per_second",
+    "dbus.call_burst",         "dbus.call_rate_per_second", "dbus.max_pending_authorizations_per_user"};
 const std::set<std::string> kReattachKeys{"scheduler.full_user", "scheduler.partial", "scheduler.exit_dump_len",
                                           "scheduler.max_tasks", "logging.debug"};
 
@@ -125,7 +128,7 @@ TEST(ConfigKeys, EveryOptionHasOneKeyInAKnownSection) {
         EXPECT_EQ(find_key(key.name), &key);
         EXPECT_EQ(std::string(key.section()) + "." + std::string(key.leaf()), key.name);
     }
-    EXPECT_EQ(names.size(), 17u);
+    EXPECT_EQ(names.size(), 20u);
     std::set<std::string> all = kLiveKeys;
     all.insert(kReattachKeys.begin(), kReattachKeys.end());
     EXPECT_EQ(names, all);
@@ -169,6 +172,9 @@ TEST(ConfigSettings, DefaultsAreTheCommandLineDefaults) {
     EXPECT_EQ(s.max_holds_per_user, 32u);
     EXPECT_EQ(s.hold_rate_burst, 20u);
     EXPECT_EQ(s.hold_rate_per_second, 2.0);
+    EXPECT_EQ(s.call_burst, 200u);
+    EXPECT_EQ(s.call_rate_per_second, 100.0);
+    EXPECT_EQ(s.max_pending_authorizations_per_user, 2u);
 
     const auto p = s.policy_settings();
     const policy::Settings policy_defaults;
@@ -532,9 +538,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 std::string literal(const Key& key, double value) {
     if (std::holds_alternative<double Settings::*>(key.field)) {
-        std::ostringstream s;
-        s << value;
-        const std::string text = s.str();
+        // Shortest form that reads back as `value` (a stream's 6 digits would round 100000.01).
+        const std::string text = fmt::format("{}", value);
         return text.find_first_of(".e") == std::string::npos ? text + ".0" : text;
     }
     return std::to_string(static_cast<long long>(value));
@@ -747,7 +752,8 @@ TEST_F(Config, DescribeParsesBackToTheSameSettings) {
     dropin("10.toml", "[scheduler]\npartial = true\nordering = \"vruntime\"\nexit_dump_len = 4096\n"
                       "[logging]\nverbose = true\ndebug = true\n"
                       "[dbus]\nenabled = false\nmax_holds_per_user = 4\nhold_rate_burst = 5\n"
-                      "hold_rate_per_second = 0.5\n");
+                      "hold_rate_per_second = 0.5\ncall_burst = 50\ncall_rate_per_second = 12.5\n"
+                      "max_pending_authorizations_per_user = 1\n");
     Loaded l = load_all();
     Settings cli;
     cli.max_tasks = 2048;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "config/config.h"
+#include "daemon/control_plane.h"
 #include "private_bus.h"
 
 namespace rustland::service::testing {
@@ -316,6 +318,40 @@ TEST_F(DbusService, PerUserRateLimit) {
     Sleeper target;
     for (int i = 0; i < 5; ++i)
         root.Release(root.HoldPid(static_cast<std::uint32_t>(target.pid()), "", "", kNoOptions));
+}
+
+// The service's limits as the daemon builds them from a configuration file's text.
+Limits configured(const std::string& toml) {
+    return daemon::service_limits(config::parse(toml, "test.toml").settings);
+}
+
+// As many Release calls of a nobody client as `calls`: their errors, space-separated.
+std::string releases_by_nobody(int calls) {
+    return as_nobody([calls] {
+        Client client;
+        std::string out;
+        for (int i = 0; i < calls; ++i)
+            out += error_of([&] { client.Release(999999); }) + " ";
+        return out;
+    });
+}
+
+TEST_F(DbusService, TheConfiguredCallBurstRefusesTheCallBeyondIt) {
+    start(configured("[dbus]\ncall_burst = 3\ncall_rate_per_second = 0.01\n"));
+    const std::string no_such = err("NoSuchHold") + " ";
+    EXPECT_EQ(releases_by_nobody(4), no_such + no_such + no_such + err("LimitExceeded") + " ");
+}
+
+TEST_F(DbusService, ALowerCallBurstAppliesOnReload) {
+    start(configured(""));
+    const std::string no_such = err("NoSuchHold") + " ";
+    EXPECT_EQ(releases_by_nobody(5), no_such + no_such + no_such + no_such + no_such);
+    service_->set_limits(configured("[dbus]\ncall_burst = 3\ncall_rate_per_second = 0.01\n"));
+    // The service applies posted work in order: once this state is out, so are the limits.
+    Client root;
+    service_->set_state({"attached", "", "rustland"});
+    ASSERT_TRUE(root.wait_for(changed("State")));
+    EXPECT_EQ(releases_by_nobody(4), no_such + no_such + no_such + err("LimitExceeded") + " ");
 }
 
 TEST_F(DbusService, BusPolicyLetsUsersCallOnlyTheInterfaceAndReadProperties) {

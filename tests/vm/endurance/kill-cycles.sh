@@ -61,7 +61,7 @@ log "package: $deb"
 # Built by run.sh when missing: the key below must stay the same as there.
 suite=bookworm
 mirror=${SCX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=systemd-sysv,dbus,polkitd,udev,procps,bpftool,ca-certificates
+packages=systemd-sysv,dbus,polkitd,udev,procps,bpftool,ca-certificates,gamemode,dbus-user-session,libpam-systemd
 cache=${SCX_RUSTLAND_CACHE:-$HOME/.cache/scx-rustland}
 key=$( (printf '%s\n' "$suite" "$mirror" minbase "$packages" scxuser backports-v1) | sha256sum | cut -c1-16)
 tarball=$cache/rootfs/$suite-system-$key.tar
@@ -136,4 +136,4 @@ initrd=$out/kill-cycles.cpio.zst
 # ---- one boot --------------------------------------------------------------------
 # no_timer_check: as in vm.sh.
 exec "$vmdir/boot.sh" -k "$env_file" -i "$initrd" -d "$img" -l "$out/kill-cycles-$1.serial.log" \
-	-t $((cycles * 30 + 600)) -a no_timer_check -a "scx_endurance.cycles=$cycles"
+	-t $(((cycles + 3) * 240 + 600)) -a no_timer_check -a "scx_endurance.cycles=$cycles"

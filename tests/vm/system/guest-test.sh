@@ -11,7 +11,7 @@
 # latency_hints; a hold on root's process is refused), scx-rustlandctl, the
 # GameMode follower (scxuser's user manager and session bus, the real
 # gamemoded, the shipped user unit), live and refused reloads, kill -9 +
-# Restart=on-failure, stop, and the `systemd-analyze security` report; then
+# Restart=on-abnormal, stop, and the `systemd-analyze security` report; then
 # a clean poweroff with the unit enabled.
 # Boot 2: the unit came back attached at boot; `apt-get purge` leaves no
 # unit, no bus name, no scheduler and none of our files behind.
@@ -297,6 +297,9 @@ boot1() {
 	check "tgid $root_pid gone from latency_hints after Release" wait_until 15 not_in_hints "$root_pid"
 	kill "$root_pid"
 
+	# ---- hostile users (issue #12) ----
+	. /usr/lib/scx-vm/hostile-checks.sh && hostile_checks
+
 	# ---- reload: live key --------------------------------------------------------------
 	cp "$CONF" /root/config.toml.orig
 	sed -i -E 's/^#?slice_us = .*/slice_us = 4000/' "$CONF"
@@ -320,7 +323,7 @@ boot1() {
 	assert_eq "D-Bus State after broken reloads" attached "$(busprop State)"
 	cp /root/config.toml.orig "$CONF"
 
-	# ---- kill -9 -> Restart=on-failure ----------------------------------------------------
+	# ---- kill -9 -> Restart=on-abnormal ---------------------------------------------------
 	n0=$(prop NRestarts)
 	kill -9 "$pid1"
 	check "sched_ext falls back after kill -9" wait_for_state disabled 5

@@ -183,6 +183,8 @@ mounts=()
 
 install -D -m 644 "$vmdir/guest-lib.sh" "$root/usr/lib/scx-vm/guest-lib.sh"
 install -D -m 755 "$here/guest-test.sh" "$root/usr/lib/scx-vm/guest-test.sh"
+install -D -m 644 "$here/hostile-checks.sh" "$root/usr/lib/scx-vm/hostile-checks.sh"
+install -D -m 755 "$build/tests/vm/dbus-hostile" "$root/usr/lib/scx-vm/dbus-hostile" || die "build dbus-hostile first"
 install -D -m 644 "$here/scx-system-test.service" "$root/etc/systemd/system/scx-system-test.service"
 mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
 ln -sf ../scx-system-test.service "$root/etc/systemd/system/multi-user.target.wants/scx-system-test.service"
