@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <semaphore>
 #include <sstream>
 
@@ -46,14 +47,15 @@ constexpr int kSchedExt = 7;  // SCHED_EXT policy number (uapi sched.h, Linux >=
 // locked and its first 256 KiB prefaulted, so keep it small.
 constexpr std::size_t kSchedulingThreadStack = 512 << 10;
 
-// Minor + major faults of one thread of this process, from procfs.
-std::uint64_t thread_page_faults(pid_t tid) {
+// Minor + major faults of one thread of this process, from procfs; nothing
+// once the thread has exited.
+std::optional<std::uint64_t> thread_page_faults(pid_t tid) {
     std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
     std::string stat;
     std::getline(in, stat);
     const auto comm_end = stat.rfind(')');
     if (comm_end == std::string::npos)
-        return 0;
+        return std::nullopt;
     // Fields after "pid (comm)": state(3) ppid pgrp session tty tpgid flags minflt(10) cminflt majflt(12)
     std::istringstream fields(stat.substr(comm_end + 2));
     std::string skip;
@@ -159,6 +161,7 @@ private:
     void log_stats(const BpfDispatcher& bpf) const;
     void check_watchdog(const BpfDispatcher& bpf);
     void publish_counters(const BpfDispatcher& bpf);
+    std::uint64_t scheduling_thread_faults() const;
     std::string status_line(const BpfDispatcher& bpf) const;
     ReloadResult reload(const char* trigger);
     void apply_live(const config::Settings& next);
@@ -179,6 +182,7 @@ private:
     BpfDispatcher* bpf_ = nullptr;
     pid_t tid_ = 0;
     std::atomic<std::uint64_t> fault_baseline_{0};
+    mutable std::atomic<std::uint64_t> last_faults_{0};
 };
 
 void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
@@ -203,6 +207,15 @@ void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
     [[maybe_unused]] auto n = write(done_.get(), &one, sizeof(one));
 }
 
+// Faults of the scheduling thread since its loop started. After an ejection
+// the thread is gone from procfs: the last count read stands (subtracting
+// the baseline from nothing printed 18446744073709551583).
+std::uint64_t Session::scheduling_thread_faults() const {
+    if (const auto faults = thread_page_faults(tid_))
+        last_faults_.store(*faults - std::min(*faults, fault_baseline_.load()));
+    return last_faults_.load();
+}
+
 void Session::publish_counters(const BpfDispatcher& bpf) {
     const auto k = bpf.counters();
     const auto& l = loop_.counters();
@@ -220,7 +233,7 @@ void Session::publish_counters(const BpfDispatcher& bpf) {
                                {"starved", l.nr_starved.load() + k.starved},
                                {"untracked", l.nr_untracked.load()},
                                {"heartbeats", k.heartbeats},
-                               {"page_faults", thread_page_faults(tid_) - fault_baseline_.load()}},
+                               {"page_faults", scheduling_thread_faults()}},
                               {{"scheduled", l.nr_waiting.load()},
                                {"running", k.nr_running},
                                {"tasks", l.nr_tasks.load()},
@@ -237,7 +250,7 @@ void Session::log_stats(const BpfDispatcher& bpf) const {
         "slice_us={} tasks={} interactive={}",
         k.nr_queued, l.nr_waiting.load(), k.nr_running, k.user, k.kernel, k.params, k.preemptions, k.cancel,
         k.bounce, k.failed, k.congested, k.exit_drops, l.ring_full.load(), l.nr_starved.load() + k.starved,
-        l.nr_untracked.load(), k.heartbeats, thread_page_faults(tid_) - fault_baseline_.load(),
+        l.nr_untracked.load(), k.heartbeats, scheduling_thread_faults(),
         l.slice_ns.load() / 1000, l.nr_tasks.load(), l.nr_interactive.load());
 }
 
