@@ -350,21 +350,18 @@ struct waker {
 };
 
 /*
- * EEVDF's rule, with a margin, against ordinary tasks only: a waking task
- * goes ahead of a running one whose deadline is later than its own by more
- * than slice_min_ns (a CPU hog that used its slices, when a task that
- * sleeps most of the time wakes up), so it need not be classified first to
- * run soon. Tasks of equal standing, which wake each other (a pipe, a
- * message storm), don't throw each other off their CPUs. Interactive and
- * held tasks are displaced only by a higher class (a frame loop's main
- * thread is not cut short by its own render thread), and the scheduling
- * thread has no deadline.
+ * EEVDF's rule, with a margin: a waking task goes ahead of a running one
+ * whose deadline is later than its own by more than slice_min_ns (a CPU hog
+ * that used its slices, when a task that sleeps most of the time wakes up),
+ * so it need not be classified first to run soon. Tasks of equal standing,
+ * which wake each other (a pipe, a message storm), don't throw each other
+ * off their CPUs. Never a held task, nor the scheduling thread (no deadline).
  */
 static bool deadline_preempts(u32 cpu, const struct waker *w)
 {
 	u64 running = cpu_deadline[cpu & (RL_MAX_CPUS - 1)];
 
-	return w->by_deadline && running && cpu_class[cpu & (RL_MAX_CPUS - 1)] == RL_CLASS_NORMAL &&
+	return w->by_deadline && running && cpu_class[cpu & (RL_MAX_CPUS - 1)] < RL_CLASS_CRITICAL &&
 	       vtime_before(w->deadline + slice_min_ns, running);
 }
 
