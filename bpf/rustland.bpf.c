@@ -42,7 +42,6 @@ volatile u64 slice_max_ns = 5 * NSEC_PER_MSEC;	/* slice with nobody waiting (-s)
 volatile u64 slice_min_ns = NSEC_PER_MSEC / 2;	/* floor of the shrinking slice (-S) */
 volatile bool deadline_ordering = true;		/* add the current burst to the key */
 volatile bool per_cpu_dispatch;			/* queue tasks on the CPU they last ran on (-i) */
-volatile bool wakeup_preemption = true;		/* earlier deadlines preempt at wakeup (off with -n) */
 volatile u64 starvation_ns = 100 * NSEC_PER_MSEC;	/* a task queued longer runs next */
 
 /* Full-user mode: tasks user space holds that still need a decision. */
@@ -92,8 +91,6 @@ enum rl_wakeup_class {
 };
 /* Per CPU: the class of the task running there. */
 static u8 cpu_class[RL_MAX_CPUS];
-/* Per CPU: the deadline of the task running there (0: none, the scheduling thread). */
-static u64 cpu_deadline[RL_MAX_CPUS];
 
 /* The highest vtime of a task that started running: the clock sleepers catch up to. */
 static u64 vtime_now;
@@ -305,29 +302,18 @@ static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 }
 
 /*
- * The ordering key: the task's vtime plus, with deadline ordering, the CPU
- * time of its current burst, up to one slice. Tasks that sleep after short
- * bursts sort ahead of CPU hogs, but a long burst can't put a task behind
- * every fresh task of a build.
- */
-static u64 deadline_of(const struct task_struct *p, const struct task_ctx *tctx)
-{
-	u64 burst = tctx->exec_runtime;
-
-	if (!deadline_ordering)
-		return p->scx.dsq_vtime;
-	return p->scx.dsq_vtime + (burst < slice_max_ns ? burst : slice_max_ns);
-}
-
-/*
  * The task's place in the vtime-ordered DSQs. Its vtime is its weighted CPU
  * time (charged in ops.stopping), kept within one slice of the clock: a task
- * back from a long sleep is brought up to one slice behind it, so it goes
- * ahead of busy tasks but cannot claim all the time it slept.
+ * back from a long sleep is brought up to one slice behind it, so it goes ahead of busy tasks but
+ * cannot claim all the time it slept. With deadline ordering the CPU time
+ * of the current burst is added, up to one slice, as in the policy's
+ * ordering key: tasks that sleep after short bursts sort ahead of CPU hogs,
+ * but a long burst can't put a task behind every fresh task of a build.
  */
 static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 {
 	u64 lag = slice_max_ns;
+	u64 burst = tctx->exec_runtime;
 
 	if (vtime_now > lag && vtime_before(p->scx.dsq_vtime, vtime_now - lag))
 		p->scx.dsq_vtime = vtime_now - lag;
@@ -339,34 +325,13 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 	 */
 	if (vtime_before(vtime_now + lag, p->scx.dsq_vtime))
 		p->scx.dsq_vtime = vtime_now + lag;
-	return deadline_of(p, tctx);
+	if (!deadline_ordering)
+		return p->scx.dsq_vtime;
+	return p->scx.dsq_vtime + (burst < slice_max_ns ? burst : slice_max_ns);
 }
 
-/* A waking task, as the preemption rules see it. */
-struct waker {
-	u8 class;		/* enum rl_wakeup_class */
-	bool by_deadline;	/* the deadline rule applies too (default mode, unless -n) */
-	u64 deadline;		/* its ordering key */
-};
-
-/*
- * EEVDF's rule, with a margin: a waking task goes ahead of a running one
- * whose deadline is later than its own by more than slice_min_ns (a CPU hog
- * that used its slices, when a task that sleeps most of the time wakes up),
- * so it need not be classified first to run soon. Tasks of equal standing,
- * which wake each other (a pipe, a message storm), don't throw each other
- * off their CPUs. Never a held task, nor the scheduling thread (no deadline).
- */
-static bool deadline_preempts(u32 cpu, const struct waker *w)
-{
-	u64 running = cpu_deadline[cpu & (RL_MAX_CPUS - 1)];
-
-	return w->by_deadline && running && cpu_class[cpu & (RL_MAX_CPUS - 1)] < RL_CLASS_CRITICAL &&
-	       vtime_before(w->deadline + slice_min_ns, running);
-}
-
-/* A CPU the task may use, with nothing queued locally, running a task the waker may push aside. */
-static bool can_preempt_on(const struct task_struct *p, u32 cpu, const struct waker *w)
+/* A CPU the task may use, with nothing queued locally and a task of a lower class running. */
+static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class)
 {
 	if (cpu >= RL_MAX_CPUS)
 		return false;
@@ -376,25 +341,25 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, const struct wa
 	 */
 	asm volatile("" : "+r"(cpu));
 	cpu &= RL_MAX_CPUS - 1;
-	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr) || scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
-		return false;
-	return cpu_class[cpu] < w->class || deadline_preempts(cpu, w);
+	return cpu_class[cpu] < class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
 }
 
 /*
- * Where a waking task should preempt: its previous CPU (warm cache), else
- * the next CPU that can take it, so two latency-critical threads (a game's
- * main and render threads) displace background work on two CPUs instead of
- * each other on one. Scans at most RL_PREEMPT_SCAN CPUs; -1 if none fits.
+ * Where a waking task of `class` should preempt: its previous CPU (warm
+ * cache), else the next CPU that can take it, so two latency-critical
+ * threads (a game's main and render threads) displace background work on
+ * two CPUs instead of each other on one. Scans at most RL_PREEMPT_SCAN
+ * CPUs; -1 if none fits.
  */
 #define RL_PREEMPT_SCAN 64
-static s32 pick_preempt_cpu(const struct task_struct *p, const struct waker *w)
+static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
 {
 	u32 prev = scx_bpf_task_cpu(p);
 	u32 nr_cpus = scx_bpf_nr_cpu_ids();
 	u32 i, cpu;
 
-	if (can_preempt_on(p, prev, w))
+	if (can_preempt_on(p, prev, class))
 		return prev;
 	bpf_for(i, 1, RL_PREEMPT_SCAN) {
 		if (i >= nr_cpus)
@@ -402,47 +367,30 @@ static s32 pick_preempt_cpu(const struct task_struct *p, const struct waker *w)
 		cpu = prev + i;
 		if (cpu >= nr_cpus)
 			cpu -= nr_cpus;
-		if (can_preempt_on(p, cpu, w))
+		if (can_preempt_on(p, cpu, class))
 			return cpu;
 	}
 	return -1;
 }
 
-/* Full-user mode: only held tasks preempt, by class; user space orders the rest. */
-static s32 pick_preempt_cpu_for_class(const struct task_struct *p, u8 class)
-{
-	struct waker w = { .class = class };
-
-	return pick_preempt_cpu(p, &w);
-}
-
 /*
- * A task wakes up and no CPU is idle: run it now, ahead of a task of a
- * lower class (it is held, or the policy classed it interactive) or of a
- * much later deadline, instead of waiting for a slice to end. The displaced
- * task goes back to the DSQ in BPF, so preempting costs one context switch,
- * not a round trip. SCX_ENQ_PREEMPT ends the running task's slice as the
- * task is inserted: no kick to deliver later, when the CPU may already run
- * something else. Only where nothing is queued locally, so such wakeups
- * can't pile up.
+ * A held task, or one the policy classed interactive, wakes up and no CPU
+ * is idle: run it now on a CPU running a task of a lower class, ahead of
+ * it, instead of waiting for a slice to end. The displaced task goes back
+ * to the DSQ in BPF, so preempting costs one context switch, not a round
+ * trip. Only where nothing is queued locally, so such wakeups can't pile up.
  */
-static bool preempt_for_wakeup(struct task_struct *p, const struct task_ctx *tctx, u64 enq_flags)
+static bool preempt_for_wakeup(struct task_struct *p, u8 class, u64 enq_flags)
 {
-	struct waker w = {
-		.class = wakeup_class(tctx),
-		.by_deadline = wakeup_preemption,
-		.deadline = task_deadline(p, tctx),
-	};
 	s32 cpu;
 
-	if (w.class == RL_CLASS_NORMAL && !w.by_deadline)
+	if (class == RL_CLASS_NORMAL)
 		return false;
-	cpu = pick_preempt_cpu(p, &w);
+	cpu = pick_preempt_cpu(p, class);
 	if (cpu < 0)
 		return false;
-	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu,
-			   w.class == RL_CLASS_NORMAL ? task_slice() : slice_max_ns,
-			   enq_flags | SCX_ENQ_PREEMPT);
+	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_max_ns, enq_flags);
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 	count(&nr_preemptions);
 	return true;
 }
@@ -485,7 +433,7 @@ static void queue_to_user(struct task_struct *p, struct task_ctx *tctx, u64 enq_
 		return;
 	}
 	wake_usersched();
-	cpu = wakeup ? pick_preempt_cpu_for_class(p, wakeup_class(tctx)) : -1;
+	cpu = wakeup ? pick_preempt_cpu(p, wakeup_class(tctx)) : -1;
 	if (cpu >= 0)
 		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 	else
@@ -564,7 +512,7 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	if (enq_flags & SCX_ENQ_WAKEUP) {
-		if (preempt_for_wakeup(p, tctx, enq_flags))
+		if (preempt_for_wakeup(p, wakeup_class(tctx), enq_flags))
 			return;
 	} else if (!report(p, tctx, 0)) {
 		count(&nr_sched_congested);
@@ -603,7 +551,7 @@ static void apply_decision(const struct rl_dispatched_task *d)
 
 	/* Preempt where pick_preempt_cpu() says; if every CPU runs a held task, queue behind. */
 	if (preempt) {
-		cpu = pick_preempt_cpu_for_class(p, tctx->critical ? RL_CLASS_CRITICAL : RL_CLASS_INTERACTIVE);
+		cpu = pick_preempt_cpu(p, tctx->critical ? RL_CLASS_CRITICAL : RL_CLASS_INTERACTIVE);
 		if (cpu < 0) {
 			cpu = scx_bpf_task_cpu(p);
 			preempt = false;
@@ -803,7 +751,7 @@ void BPF_STRUCT_OPS(rustland_runnable, struct task_struct *p, u64 enq_flags)
 		count(&nr_sched_congested);
 }
 
-/* ops.running: remember what class of task holds each CPU, its deadline, and when it started. */
+/* ops.running: remember what class of task holds each CPU, and when it started. */
 void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 {
 	u32 slot = cpu_slot(scx_bpf_task_cpu(p));
@@ -816,7 +764,6 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 		__sync_fetch_and_and(&usersched_needed, 0);
 		/* Reading reports can wait: any waking task of a class may take its CPU. */
 		cpu_class[slot] = RL_CLASS_NORMAL;
-		cpu_deadline[slot] = 0;
 		return;
 	}
 	__sync_fetch_and_add(&nr_running, 1);
@@ -825,11 +772,9 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 	tctx = lookup_task_ctx(p);
 	if (!tctx) {
 		cpu_class[slot] = RL_CLASS_NORMAL;
-		cpu_deadline[slot] = 0;
 		return;
 	}
 	cpu_class[slot] = wakeup_class(tctx);
-	cpu_deadline[slot] = deadline_of(p, tctx);
 	tctx->start_ts = bpf_ktime_get_ns();
 }
 
@@ -847,7 +792,6 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 		return;
 	__sync_fetch_and_sub(&nr_running, 1);
 	cpu_class[slot] = RL_CLASS_NORMAL;
-	cpu_deadline[slot] = 0;
 	tctx = lookup_task_ctx(p);
 	if (!tctx)
 		return;

@@ -61,7 +61,7 @@ ParseResult parse(int argc, char** argv) {
                       "Keep each task on the CPU it last ran on instead of the first free CPU"),
          "scheduler.builtin_idle");
     bind(app.add_flag("-n,--no-preemption", s.no_preemption,
-                      "Only held tasks preempt others: no wakeup preemption by class or deadline"),
+                      "Interactive tasks do not preempt others nor get the full slice"),
          "scheduler.no_preemption");
     bind(app.add_flag("-u,--full-user", s.full_user,
                       "Send every decision through user space (no kernel shortcut)"),

@@ -200,7 +200,6 @@ void BpfDispatcher::publish(const Tunables& tunables) {
     store_shared<__u64>(skel_->data->slice_min_ns, tunables.slice_min_ns);
     store_shared<bool>(skel_->data->deadline_ordering, tunables.deadline_ordering);
     store_shared<bool>(skel_->bss->per_cpu_dispatch, tunables.per_cpu_dispatch);
-    store_shared<bool>(skel_->data->wakeup_preemption, tunables.wakeup_preemption);
     store_shared<__u64>(skel_->data->starvation_ns, tunables.starvation_ns);
 }
 

@@ -15,7 +15,6 @@ struct Tunables {
     std::uint64_t slice_min_ns = 0; // floor of the shrinking slice
     bool deadline_ordering = true;  // add the current burst to the ordering key
     bool per_cpu_dispatch = false;  // queue tasks on the CPU they last ran on (-i)
-    bool wakeup_preemption = true;  // earlier deadlines preempt at wakeup (off with -n)
     std::uint64_t starvation_ns = 0; // a task queued longer runs next, whatever its deadline
 };
 

@@ -37,7 +37,6 @@ Tunables tunables_of(const policy::Settings& s) {
                     .slice_min_ns = s.slice_min_ns,
                     .deadline_ordering = s.ordering == policy::Ordering::Deadline,
                     .per_cpu_dispatch = s.per_cpu_dispatch,
-                    .wakeup_preemption = s.preemption,
                     .starvation_ns = s.starvation_ns};
 }
 

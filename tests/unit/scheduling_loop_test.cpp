@@ -124,7 +124,6 @@ TEST(DefaultModeLoop, OfferedSettingsReachBpfOnce) {
     SchedulingLoop loop(policy, false);
     FakeKernel kernel(loop);
     const policy::Settings settings{.slice_ns = 3 * kMs, .slice_min_ns = kMs / 4, .starvation_ns = 50 * kMs,
-                                    .preemption = false,
                                     .ordering = policy::Ordering::Vruntime};
     loop.offer(&settings);
     loop.run_round(kernel);
@@ -133,7 +132,6 @@ TEST(DefaultModeLoop, OfferedSettingsReachBpfOnce) {
     EXPECT_EQ(kernel.tunables[0].slice_ns, 3 * kMs);
     EXPECT_EQ(kernel.tunables[0].slice_min_ns, kMs / 4);
     EXPECT_FALSE(kernel.tunables[0].deadline_ordering);
-    EXPECT_FALSE(kernel.tunables[0].wakeup_preemption);
     EXPECT_EQ(kernel.tunables[0].starvation_ns, 50 * kMs);
     EXPECT_EQ(loop.adopted(), &settings);
     EXPECT_EQ(policy.settings().slice_ns, 3 * kMs);
