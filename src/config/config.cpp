@@ -548,11 +548,20 @@ void validate(const Loaded& loaded) {
             problems.push_back(fmt::format("{}: {}: {}", origin(key.name).str(), key.name, problem));
     }
     // Across keys, once each value is in range (else the range problem says it all).
-    if (problems.empty() && s.slice_us_min > s.slice_us)
-        problems.push_back(fmt::format(
-            "{}: scheduler.slice_us_min = {} must not exceed scheduler.slice_us = {} (from {})",
-            origin("scheduler.slice_us_min").str(), s.slice_us_min, s.slice_us,
-            origin("scheduler.slice_us").str()));
+    // The line leads with the key that was set: a slice set below the default
+    // floor is the slice's line to fix, and a default names no file.
+    const Origin min_from = origin("scheduler.slice_us_min");
+    const Origin slice_from = origin("scheduler.slice_us");
+    if (problems.empty() && s.slice_us_min > s.slice_us) {
+        if (min_from.kind == Origin::Kind::Default && slice_from.kind != Origin::Kind::Default)
+            problems.push_back(fmt::format(
+                "{}: scheduler.slice_us = {} must not be below scheduler.slice_us_min = {} (from {})",
+                slice_from.str(), s.slice_us, s.slice_us_min, min_from.str()));
+        else
+            problems.push_back(fmt::format(
+                "{}: scheduler.slice_us_min = {} must not exceed scheduler.slice_us = {} (from {})",
+                min_from.str(), s.slice_us_min, s.slice_us, slice_from.str()));
+    }
     if (!problems.empty())
         throw Error(std::move(problems));
 }

@@ -707,6 +707,13 @@ TEST_F(Config, SliceMinAboveDefaultSliceIsAnError) {
     EXPECT_NE(message.find("scheduler.slice_us = 5000 (from built-in default)"), std::string::npos) << message;
 }
 
+// Found by fuzz_config: the line named the built-in default, not the file.
+TEST_F(Config, SliceBelowTheDefaultMinimumNamesTheSlicesLine) {
+    write(main_, "[scheduler]\nslice_us = 237\n");
+    EXPECT_EQ(load_error(), main_.string() + ":2:1: scheduler.slice_us = 237 must not be below " +
+                                "scheduler.slice_us_min = 500 (from built-in default)");
+}
+
 TEST_F(Config, CommandLineWinsOverFiles) {
     write(main_, "[scheduler]\nslice_us = 6000\nslice_boost = 20\n");
     Loaded l = load_all();
