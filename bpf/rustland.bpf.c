@@ -632,13 +632,13 @@ static bool keep_usersched_running(struct task_struct *prev)
 }
 
 /*
- * The deadline order has a blind spot: tasks the policy boosts are charged a
- * hundredth of their CPU time, so when they alone keep the CPUs busy (a
- * stream of short wakeups, on one CPU) the clock stands still and a task
- * behind them never reaches the head; on a single CPU that starved the
- * kernel's own watchdog work, and the scheduler was ejected. So every
- * RL_STARVATION_CHECK_NS each CPU looks at the latest keys of a DSQ, where
- * such tasks sit, and runs one that has waited past starvation_ns.
+ * A safety net under the deadline order: every RL_STARVATION_CHECK_NS each
+ * CPU looks at the latest keys of a DSQ and runs one task that has waited
+ * past starvation_ns. The clock advances with every task's full charge
+ * (ops.stopping), so this should stay near zero; it is what keeps a task
+ * from waiting forever if the order ever has another blind spot (before
+ * the clock counted boosted tasks, a storm of their wakeups on one CPU
+ * starved the kernel's watchdog work and the scheduler was ejected).
  */
 #define RL_STARVATION_CHECK_NS	(10 * NSEC_PER_MSEC)
 #define RL_STARVATION_SCAN	32
@@ -786,7 +786,7 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 {
 	u32 slot = cpu_slot(scx_bpf_task_cpu(p));
 	struct task_ctx *tctx;
-	u64 used, weight;
+	u64 used, boost, charge;
 
 	if (is_usersched_task(p))
 		return;
@@ -797,8 +797,9 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 		return;
 	used = bpf_ktime_get_ns() - tctx->start_ts;
 	tctx->exec_runtime += used;
-	weight = p->scx.weight * (tctx->weight_boost ? tctx->weight_boost : 1);
-	p->scx.dsq_vtime += used * 100 / (weight ? weight : 1);
+	boost = tctx->weight_boost ? tctx->weight_boost : 1;
+	charge = used * 100 / (p->scx.weight ? p->scx.weight : 1);
+	p->scx.dsq_vtime += charge / boost;
 	/*
 	 * The clock moves with the time charged, not only when a task with a
 	 * later vtime starts: a stream of short new tasks (a build) would
@@ -806,6 +807,15 @@ void BPF_STRUCT_OPS(rustland_stopping, struct task_struct *p, bool runnable)
 	 */
 	if (vtime_before(vtime_now, p->scx.dsq_vtime))
 		vtime_now = p->scx.dsq_vtime;
+	/*
+	 * A boosted task's own vtime moves a hundredth as fast, but the time it
+	 * used is gone for everyone: the clock advances by its full charge,
+	 * shared among the CPUs. Otherwise boosted tasks alone on the CPUs (a
+	 * storm of short wakeups) would stop the clock, and every task behind
+	 * them would wait until the starvation guard noticed.
+	 */
+	if (boost > 1)
+		__sync_fetch_and_add(&vtime_now, charge / scx_bpf_nr_cpu_ids());
 }
 
 /*
