@@ -91,6 +91,12 @@ enum rl_wakeup_class {
 };
 /* Per CPU: the class of the task running there. */
 static u8 cpu_class[RL_MAX_CPUS];
+/*
+ * Per CPU: when the current burst of the task running there would have
+ * started had it run without a break (0: the scheduling thread, or no
+ * storage), so that now minus this is the CPU time of its burst so far.
+ */
+static u64 cpu_burst_since[RL_MAX_CPUS];
 
 /* The highest vtime of a task that started running: the clock sleepers catch up to. */
 static u64 vtime_now;
@@ -330,8 +336,17 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 	return p->scx.dsq_vtime + (burst < slice_max_ns ? burst : slice_max_ns);
 }
 
-/* A CPU the task may use, with nothing queued locally and a task of a lower class running. */
-static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class)
+/*
+ * A CPU the task may use, with nothing queued locally and a task of a lower
+ * class running. An interactive (unheld) wakeup preempts only a task that
+ * has run at least slice_min_ns in its current burst: two tasks that wake
+ * each other (a pipe pair, hackbench's senders and receivers) are both
+ * interactive to the policy, and letting each wakeup throw off a task that
+ * just started made them preempt each other tens of thousands of times a
+ * run, slower than EEVDF. A CPU hog is past that bound almost always, so a
+ * frame loop still preempts it at once. Held wakeups preempt at once.
+ */
+static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 now)
 {
 	if (cpu >= RL_MAX_CPUS)
 		return false;
@@ -341,6 +356,8 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class)
 	 */
 	asm volatile("" : "+r"(cpu));
 	cpu &= RL_MAX_CPUS - 1;
+	if (class == RL_CLASS_INTERACTIVE && now - cpu_burst_since[cpu] < slice_min_ns)
+		return false;
 	return cpu_class[cpu] < class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
 	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
 }
@@ -357,9 +374,10 @@ static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
 {
 	u32 prev = scx_bpf_task_cpu(p);
 	u32 nr_cpus = scx_bpf_nr_cpu_ids();
+	u64 now = bpf_ktime_get_ns();
 	u32 i, cpu;
 
-	if (can_preempt_on(p, prev, class))
+	if (can_preempt_on(p, prev, class, now))
 		return prev;
 	bpf_for(i, 1, RL_PREEMPT_SCAN) {
 		if (i >= nr_cpus)
@@ -367,7 +385,7 @@ static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
 		cpu = prev + i;
 		if (cpu >= nr_cpus)
 			cpu -= nr_cpus;
-		if (can_preempt_on(p, cpu, class))
+		if (can_preempt_on(p, cpu, class, now))
 			return cpu;
 	}
 	return -1;
@@ -379,6 +397,10 @@ static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
  * it, instead of waiting for a slice to end. The displaced task goes back
  * to the DSQ in BPF, so preempting costs one context switch, not a round
  * trip. Only where nothing is queued locally, so such wakeups can't pile up.
+ * On the task's own CPU, SCX_ENQ_PREEMPT preempts as it is inserted, with
+ * no kick (no IPI, one reschedule less); the kernel honors that flag only
+ * for the local DSQ of the CPU doing the enqueue, so elsewhere it takes a
+ * preempting kick.
  */
 static bool preempt_for_wakeup(struct task_struct *p, u8 class, u64 enq_flags)
 {
@@ -389,9 +411,13 @@ static bool preempt_for_wakeup(struct task_struct *p, u8 class, u64 enq_flags)
 	cpu = pick_preempt_cpu(p, class);
 	if (cpu < 0)
 		return false;
+	count(&nr_preemptions);
+	if (cpu == scx_bpf_task_cpu(p)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_max_ns, enq_flags | SCX_ENQ_PREEMPT);
+		return true;
+	}
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice_max_ns, enq_flags);
 	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-	count(&nr_preemptions);
 	return true;
 }
 
@@ -764,6 +790,7 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 		__sync_fetch_and_and(&usersched_needed, 0);
 		/* Reading reports can wait: any waking task of a class may take its CPU. */
 		cpu_class[slot] = RL_CLASS_NORMAL;
+		cpu_burst_since[slot] = 0;
 		return;
 	}
 	__sync_fetch_and_add(&nr_running, 1);
@@ -772,10 +799,12 @@ void BPF_STRUCT_OPS(rustland_running, struct task_struct *p)
 	tctx = lookup_task_ctx(p);
 	if (!tctx) {
 		cpu_class[slot] = RL_CLASS_NORMAL;
+		cpu_burst_since[slot] = 0;
 		return;
 	}
 	cpu_class[slot] = wakeup_class(tctx);
 	tctx->start_ts = bpf_ktime_get_ns();
+	cpu_burst_since[slot] = tctx->start_ts - tctx->exec_runtime;
 }
 
 /*
