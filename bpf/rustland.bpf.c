@@ -397,10 +397,10 @@ static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
  * it, instead of waiting for a slice to end. The displaced task goes back
  * to the DSQ in BPF, so preempting costs one context switch, not a round
  * trip. Only where nothing is queued locally, so such wakeups can't pile up.
- * On the task's own CPU, SCX_ENQ_PREEMPT preempts as it is inserted, with
- * no kick (no IPI, one reschedule less); the kernel honors that flag only
- * for the local DSQ of the CPU doing the enqueue, so elsewhere it takes a
- * preempting kick.
+ * On the task's own CPU (whose runqueue it is being enqueued on),
+ * SCX_ENQ_PREEMPT preempts as it is inserted, with no separate kick; for
+ * another CPU's local DSQ the flag was not honored in a measured run (the
+ * wakeup waited for the slice to end), so that CPU gets a preempting kick.
  */
 static bool preempt_for_wakeup(struct task_struct *p, u8 class, u64 enq_flags)
 {
