@@ -117,6 +117,10 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sin
     skel_->rodata->usersched_pid = options.scheduler_tid;
     skel_->rodata->full_user = options.full_user;
     skel_->rodata->debug = options.debug;
+    // Each mode writes one of the two user rings; the other shrinks to one
+    // page: a ring is mapped (twice over, and locked) whether used or not.
+    bpf_map__set_max_entries(options.full_user ? skel_->maps.params : skel_->maps.dispatched,
+                             static_cast<__u32>(sysconf(_SC_PAGESIZE)));
 
     if (int err = rustland_bpf__load(skel_)) {
         rustland_bpf__destroy(skel_);
