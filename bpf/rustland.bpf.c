@@ -346,7 +346,8 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
  * run, slower than EEVDF. A CPU hog is past that bound almost always, so a
  * frame loop still preempts it at once. Held wakeups preempt at once.
  */
-static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 now)
+static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 now,
+			   const struct cpumask *online)
 {
 	if (cpu >= RL_MAX_CPUS)
 		return false;
@@ -359,7 +360,7 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 n
 	if (class == RL_CLASS_INTERACTIVE && now - cpu_burst_since[cpu] < slice_min_ns)
 		return false;
 	return cpu_class[cpu] < class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
-	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
+	       bpf_cpumask_test_cpu(cpu, online) && !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
 }
 
 /*
@@ -368,27 +369,37 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 n
  * threads (a game's main and render threads) displace background work on
  * two CPUs instead of each other on one. Scans at most RL_PREEMPT_SCAN
  * CPUs; -1 if none fits.
+ *
+ * Online CPUs only: an insert into an offline CPU's local DSQ lands in the
+ * kernel's global DSQ, which the kernel serves before calling ops.dispatch.
+ * With CPU 1 offline, tasks that woke each other through it (stress-ng's
+ * switch and futex pairs) kept the only CPU, ops.dispatch never ran, and
+ * everything in our DSQs waited until the kernel ejected the scheduler,
+ * 10 s after every attach (the CPU hotplug endurance test).
  */
 #define RL_PREEMPT_SCAN 64
 static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
 {
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	u32 prev = scx_bpf_task_cpu(p);
 	u32 nr_cpus = scx_bpf_nr_cpu_ids();
 	u64 now = bpf_ktime_get_ns();
+	s32 found = -1;
 	u32 i, cpu;
 
-	if (can_preempt_on(p, prev, class, now))
-		return prev;
-	bpf_for(i, 1, RL_PREEMPT_SCAN) {
+	bpf_for(i, 0, RL_PREEMPT_SCAN) {
 		if (i >= nr_cpus)
 			break;
 		cpu = prev + i;
 		if (cpu >= nr_cpus)
 			cpu -= nr_cpus;
-		if (can_preempt_on(p, cpu, class, now))
-			return cpu;
+		if (can_preempt_on(p, cpu, class, now, online)) {
+			found = cpu;
+			break;
+		}
 	}
-	return -1;
+	scx_bpf_put_cpumask(online);
+	return found;
 }
 
 /*
