@@ -52,6 +52,11 @@ as_nobody() {
 # (and the kernel's sched_ext lines) first when a check failed.
 finish_with_log() {
 	if [ "$GL_FAILED" -gt 0 ]; then
+		# The kernel's dump of the first ejection: which tasks waited, where.
+		if grep -q 'Kernel debug dump' "$1"; then
+			echo "---- $1: the first kernel debug dump ----"
+			sed -n '/Kernel debug dump/,/Event counters/p' "$1" | head -n 300
+		fi
 		echo "---- $1 (last 40 lines) ----"
 		tail -n 40 "$1"
 		echo "---- dmesg (sched_ext) ----"
