@@ -25,6 +25,9 @@
 
 char _license[] SEC("license") = "GPL";
 
+/* Each CPU's runqueue: whether sched_ext treats the CPU as online. */
+extern const struct rq runqueues __ksym;
+
 /* Set by user space before load. */
 const volatile s32 usersched_pid;	/* tid of the scheduling thread */
 const volatile bool full_user;		/* every decision goes through user space */
@@ -196,6 +199,19 @@ static u64 task_slice(void)
 	return slice > slice_min_ns ? slice : slice_min_ns;
 }
 
+/*
+ * The kernel's own test before it moves a task to another CPU's local DSQ:
+ * an insert into the local DSQ of a CPU whose runqueue is offline lands in
+ * the kernel's global DSQ instead. A CPU going down is offline to sched_ext
+ * long before it leaves cpu_online_mask.
+ */
+static bool cpu_takes_tasks(u32 cpu)
+{
+	const struct rq *rq = bpf_per_cpu_ptr(&runqueues, cpu);
+
+	return rq && (rq->scx.flags & SCX_RQ_ONLINE);
+}
+
 static struct task_ctx *lookup_task_ctx(const struct task_struct *p)
 {
 	return bpf_task_storage_get(&task_ctx_stor, (struct task_struct *)p, 0, 0);
@@ -346,8 +362,7 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
  * run, slower than EEVDF. A CPU hog is past that bound almost always, so a
  * frame loop still preempts it at once. Held wakeups preempt at once.
  */
-static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 now,
-			   const struct cpumask *online)
+static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 now)
 {
 	if (cpu >= RL_MAX_CPUS)
 		return false;
@@ -360,7 +375,7 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 n
 	if (class == RL_CLASS_INTERACTIVE && now - cpu_burst_since[cpu] < slice_min_ns)
 		return false;
 	return cpu_class[cpu] < class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
-	       bpf_cpumask_test_cpu(cpu, online) && !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
+	       cpu_takes_tasks(cpu) && !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
 }
 
 /*
@@ -370,21 +385,20 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 n
  * two CPUs instead of each other on one. Scans at most RL_PREEMPT_SCAN
  * CPUs; -1 if none fits.
  *
- * Online CPUs only: an insert into an offline CPU's local DSQ lands in the
- * kernel's global DSQ, which the kernel serves before calling ops.dispatch.
- * With CPU 1 offline, tasks that woke each other through it (stress-ng's
- * switch and futex pairs) kept the only CPU, ops.dispatch never ran, and
- * everything in our DSQs waited until the kernel ejected the scheduler,
- * 10 s after every attach (the CPU hotplug endurance test).
+ * Only CPUs whose runqueue is online (cpu_takes_tasks): the kernel serves
+ * its global DSQ, where inserts for an offline one land, before it calls
+ * ops.dispatch. Tasks that woke each other through such a CPU (stress-ng's
+ * switch and futex pairs) kept the other CPU, ops.dispatch never ran, and
+ * everything in our DSQs waited until the kernel ejected the scheduler
+ * (the CPU hotplug endurance test). Testing cpu_online_mask was not enough:
+ * a scheduler attached while CPU 1 was going down saw it online.
  */
 #define RL_PREEMPT_SCAN 64
 static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
 {
-	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	u32 prev = scx_bpf_task_cpu(p);
 	u32 nr_cpus = scx_bpf_nr_cpu_ids();
 	u64 now = bpf_ktime_get_ns();
-	s32 found = -1;
 	u32 i, cpu;
 
 	bpf_for(i, 0, RL_PREEMPT_SCAN) {
@@ -393,13 +407,10 @@ static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
 		cpu = prev + i;
 		if (cpu >= nr_cpus)
 			cpu -= nr_cpus;
-		if (can_preempt_on(p, cpu, class, now, online)) {
-			found = cpu;
-			break;
-		}
+		if (can_preempt_on(p, cpu, class, now))
+			return cpu;
 	}
-	scx_bpf_put_cpumask(online);
-	return found;
+	return -1;
 }
 
 /*
@@ -595,8 +606,10 @@ static void apply_decision(const struct rl_dispatched_task *d)
 		}
 	}
 
+	/* A CPU going down would leave the task in a DSQ nobody serves. */
 	if (cpu != RL_CPU_ANY &&
-	    (cpu < 0 || cpu >= RL_MAX_CPUS || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))) {
+	    (cpu < 0 || cpu >= RL_MAX_CPUS || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
+	     !cpu_takes_tasks(cpu))) {
 		count(&nr_bounce_dispatches);
 		dbg("bounce: pid %d may not run on CPU %d", d->pid, cpu);
 		cpu = RL_CPU_ANY;
