@@ -147,10 +147,7 @@ public:
     Session(const config::Settings& settings, const ConfigSource& source, systemd::Notifier& notifier,
             int signal_fd, ControlPlane& control)
         : settings_(settings), source_(source), notifier_(notifier), control_(control), signal_fd_(signal_fd),
-          policy_(settings.max_tasks),
-          loop_(policy_, settings.full_user), done_(eventfd(0, EFD_CLOEXEC)) {
-        policy_.configure(settings.policy_settings());
-    }
+          done_(eventfd(0, EFD_CLOEXEC)) {}
 
     Outcome run();
     // The settings in force; after Outcome::Reattach, the ones to attach with.
@@ -174,8 +171,9 @@ private:
     // Policy settings handed to the scheduling thread; freed once it moved on.
     std::vector<std::unique_ptr<const policy::Settings>> offered_;
     int signal_fd_;
-    policy::Scheduler policy_;
-    dispatcher::SchedulingLoop loop_;
+    // Built in run(), once the BPF program is loaded.
+    std::optional<policy::Scheduler> policy_;
+    std::optional<dispatcher::SchedulingLoop> loop_;
     UniqueFd done_;
     std::atomic<bool> stop_{false};
     std::binary_semaphore go_{0};
@@ -201,7 +199,7 @@ void Session::scheduling_thread_main(std::promise<pid_t>& tid) {
         rusage usage{};
         getrusage(RUSAGE_THREAD, &usage);
         fault_baseline_.store(static_cast<std::uint64_t>(usage.ru_minflt + usage.ru_majflt));
-        loop_.run(*bpf_, stop_);
+        loop_->run(*bpf_, stop_);
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = write(done_.get(), &one, sizeof(one));
@@ -218,7 +216,7 @@ std::uint64_t Session::scheduling_thread_faults() const {
 
 void Session::publish_counters(const BpfDispatcher& bpf) {
     const auto k = bpf.counters();
-    const auto& l = loop_.counters();
+    const auto& l = loop_->counters();
     control_.publish_counters({{"queued", k.nr_queued},
                                {"user_dispatches", k.user},
                                {"kernel_dispatches", k.kernel},
@@ -243,7 +241,7 @@ void Session::publish_counters(const BpfDispatcher& bpf) {
 
 void Session::log_stats(const BpfDispatcher& bpf) const {
     const auto k = bpf.counters();
-    const auto& l = loop_.counters();
+    const auto& l = loop_->counters();
     spdlog::info(
         "stats: queued={} scheduled={} running={} user={} kernel={} params={} preempt={} cancel={} bounce={} "
         "failed={} congested={} exit_drops={} ring_full={} starved={} untracked={} heartbeats={} page_faults={} "
@@ -272,7 +270,14 @@ Outcome Session::run() {
         load.partial = settings_.partial;
         load.debug = settings_.debug;
         load.exit_dump_len = settings_.exit_dump_len;
-        bpf = std::make_unique<BpfDispatcher>(load, loop_);
+        bpf = std::make_unique<BpfDispatcher>(load);
+        // Only now the policy's tables (2 MiB by default, locked in memory):
+        // libbpf holds the kernel's BTF, two copies of some 6 MiB, while it
+        // loads, and freed it when done; allocated before, the two added up to
+        // the daemon's peak RSS.
+        policy_.emplace(settings_.max_tasks);
+        policy_->configure(settings_.policy_settings());
+        loop_.emplace(*policy_, settings_.full_user);
     } catch (...) {
         stop_ = true;
         go_.release();
@@ -417,7 +422,7 @@ Outcome Session::run() {
 // to do): a stuck scheduling thread must get the daemon restarted.
 void Session::check_watchdog(const BpfDispatcher& bpf) {
     const auto k = bpf.counters();
-    const auto& l = loop_.counters();
+    const auto& l = loop_->counters();
     const systemd::GateVerdict verdict = gate_.check({.rounds = l.rounds.load(),
                                                       .nr_queued = k.nr_queued,
                                                       .nr_waiting = l.nr_waiting.load(),
@@ -434,7 +439,7 @@ void Session::check_watchdog(const BpfDispatcher& bpf) {
 
 std::string Session::status_line(const BpfDispatcher& bpf) const {
     const auto k = bpf.counters();
-    const auto& l = loop_.counters();
+    const auto& l = loop_->counters();
     return fmt::format("Scheduling{}: {} tasks known, {} interactive, {} waiting; {} user / {} kernel dispatches",
                        settings_.partial ? " SCHED_EXT tasks" : "", l.nr_tasks.load(), l.nr_interactive.load(),
                        l.nr_waiting.load(), k.user, k.kernel);
@@ -473,9 +478,9 @@ ReloadResult Session::reload(const char* trigger) {
 void Session::apply_live(const config::Settings& next) {
     // Snapshots the scheduling thread has moved past can go; the one it uses
     // (or has not seen yet) stays.
-    std::erase_if(offered_, [this](const auto& p) { return p.get() != loop_.adopted(); });
+    std::erase_if(offered_, [this](const auto& p) { return p.get() != loop_->adopted(); });
     offered_.push_back(std::make_unique<const policy::Settings>(next.policy_settings()));
-    loop_.offer(offered_.back().get());
+    loop_->offer(offered_.back().get());
     if (next.verbose != settings_.verbose) {
         spdlog::set_level(next.verbose ? spdlog::level::debug : spdlog::level::info);
         dispatcher::route_libbpf_logs(next.verbose);

@@ -44,7 +44,7 @@ int on_queued_record(void* ctx, void* data, size_t size) {
         return 0;  // not ours; cannot happen with a matching BPF object
     rl_queued_task record;
     std::memcpy(&record, data, sizeof(record));
-    static_cast<QueuedSink*>(ctx)->on_queued(record);
+    (*static_cast<QueuedSink**>(ctx))->on_queued(record);
     return 0;
 }
 
@@ -100,7 +100,7 @@ void check_kernel_ready() {
     }
 }
 
-BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sink_(sink) {
+BpfDispatcher::BpfDispatcher(const LoadOptions& options) {
     skel_ = rustland_bpf__open();
     if (!skel_)
         throw Error(Error::Kind::Failure, "Cannot open the BPF dispatcher: " + errno_text(errno) + ".");
@@ -134,7 +134,8 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options, QueuedSink& sink) : sin
 
     publish(options.tunables);
 
-    queued_ = ring_buffer__new(bpf_map__fd(skel_->maps.queued), on_queued_record, &sink_, nullptr);
+    // The callback's context is the sink of the drain in progress.
+    queued_ = ring_buffer__new(bpf_map__fd(skel_->maps.queued), on_queued_record, &draining_, nullptr);
     dispatched_ = user_ring_buffer__new(bpf_map__fd(skel_->maps.dispatched), nullptr);
     params_ = user_ring_buffer__new(bpf_map__fd(skel_->maps.params), nullptr);
     if (!queued_ || !dispatched_ || !params_) {
@@ -173,7 +174,10 @@ void BpfDispatcher::detach() {
     link_ = nullptr;
 }
 
-int BpfDispatcher::drain_queued() { return ring_buffer__consume(queued_); }
+int BpfDispatcher::drain_queued(QueuedSink& sink) {
+    draining_ = &sink;
+    return ring_buffer__consume(queued_);
+}
 
 namespace {
 

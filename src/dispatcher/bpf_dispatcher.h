@@ -63,7 +63,7 @@ struct ExitInfo {
 class BpfDispatcher final : public KernelPort {
 public:
     // Opens and loads the BPF program (not yet scheduling anything).
-    BpfDispatcher(const LoadOptions& options, QueuedSink& sink);
+    BpfDispatcher(const LoadOptions& options);
     ~BpfDispatcher();
     BpfDispatcher(const BpfDispatcher&) = delete;
     BpfDispatcher& operator=(const BpfDispatcher&) = delete;
@@ -75,7 +75,7 @@ public:
     void detach();
 
     // --- Scheduling thread (no allocation, no blocking syscalls) ---
-    int drain_queued() override;
+    int drain_queued(QueuedSink& sink) override;
     bool submit(const rl_dispatched_task& decision) override;
     bool submit(const rl_task_params& params) override;
     void publish(std::uint64_t nr_scheduled, bool drained) override;
@@ -89,12 +89,12 @@ public:
     ExitInfo exit_info() const;
 
 private:
-    QueuedSink& sink_;
     rustland_bpf* skel_ = nullptr;
     ring_buffer* queued_ = nullptr;
     user_ring_buffer* dispatched_ = nullptr;
     user_ring_buffer* params_ = nullptr;
     bpf_link* link_ = nullptr;
+    QueuedSink* draining_ = nullptr;  // the sink of drain_queued() in progress
 };
 
 // Fails with one clear sentence unless this kernel can take a new scheduler now.

@@ -29,9 +29,9 @@ protected:
 
 class KernelPort {
 public:
-    // Hands every available queued record to the sink; returns how many, or
+    // Hands every available queued record to `sink`; returns how many, or
     // a negative errno.
-    virtual int drain_queued() = 0;
+    virtual int drain_queued(QueuedSink& sink) = 0;
     // Queues one decision (-u) for the kernel; false if the ring is full.
     virtual bool submit(const rl_dispatched_task& decision) = 0;
     // Queues one task's parameters (default mode); false if the ring is full.

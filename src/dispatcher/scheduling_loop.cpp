@@ -106,7 +106,7 @@ void SchedulingLoop::run_round(KernelPort& kernel) {
     kernel_ = &kernel;
     adopt_offered(kernel);
     now_ns_ = monotonic_ns();
-    const int drained = kernel.drain_queued();
+    const int drained = kernel.drain_queued(*this);
     if (full_user_)
         dispatch_round();
     else

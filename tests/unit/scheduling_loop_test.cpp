@@ -19,12 +19,10 @@ constexpr std::uint64_t kMs = 1'000'000;
 // many answers the user rings take (nothing is taken back when full).
 class FakeKernel final : public KernelPort {
 public:
-    explicit FakeKernel(QueuedSink& sink) : sink_(sink) {}
-
-    int drain_queued() override {
+    int drain_queued(QueuedSink& sink) override {
         const int n = static_cast<int>(queued.size());
         for (; !queued.empty(); queued.pop_front())
-            sink_.on_queued(queued.front());
+            sink.on_queued(queued.front());
         return n;
     }
     bool submit(const rl_dispatched_task& d) override { return take(decisions, d); }
@@ -49,7 +47,6 @@ private:
         out.push_back(record);
         return true;
     }
-    QueuedSink& sink_;
 };
 
 rl_queued_task wakeup(std::int32_t pid, std::uint64_t at, std::uint64_t burst = 1 * kMs) {
@@ -81,7 +78,7 @@ TEST(DefaultModeLoop, InteractiveTaskIsPublishedOnceWithItsParameters) {
     policy::Scheduler policy(64);
     policy.configure({.slice_boost = 100});
     SchedulingLoop loop(policy, /*full_user=*/false);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     kernel.queued = {slice_end(7, 0), wakeup(7, 16 * kMs), wakeup(7, 32 * kMs), wakeup(7, 48 * kMs)};
     loop.run_round(kernel);
     ASSERT_EQ(kernel.params.size(), 1U);
@@ -95,7 +92,7 @@ TEST(DefaultModeLoop, InteractiveTaskIsPublishedOnceWithItsParameters) {
 TEST(DefaultModeLoop, ParametersThatFoundTheRingFullAreSentWithTheNextRecord) {
     policy::Scheduler policy(64);
     SchedulingLoop loop(policy, false);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     kernel.room = 0;
     kernel.queued = {slice_end(7, 0), wakeup(7, 16 * kMs)};
     loop.run_round(kernel);
@@ -111,7 +108,7 @@ TEST(DefaultModeLoop, ParametersThatFoundTheRingFullAreSentWithTheNextRecord) {
 TEST(DefaultModeLoop, BusyTaskSendsNothing) {
     policy::Scheduler policy(64);
     SchedulingLoop loop(policy, false);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     for (std::uint64_t gen = 1; gen <= 10; ++gen)
         kernel.queued.push_back(slice_end(9, gen * 5 * kMs, gen));
     loop.run_round(kernel);
@@ -122,7 +119,7 @@ TEST(DefaultModeLoop, BusyTaskSendsNothing) {
 TEST(DefaultModeLoop, OfferedSettingsReachBpfOnce) {
     policy::Scheduler policy(64);
     SchedulingLoop loop(policy, false);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     const policy::Settings settings{.slice_ns = 3 * kMs, .slice_min_ns = kMs / 4, .starvation_ns = 50 * kMs,
                                     .ordering = policy::Ordering::Vruntime};
     loop.offer(&settings);
@@ -142,7 +139,7 @@ TEST(DefaultModeLoop, OfferedSettingsReachBpfOnce) {
 TEST(FullUserLoop, EveryWaitingTaskIsDecidedInOneRound) {
     policy::Scheduler policy(64);
     SchedulingLoop loop(policy, /*full_user=*/true);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     for (std::int32_t pid = 1; pid <= 10; ++pid)
         kernel.queued.push_back(slice_end(pid, static_cast<std::uint64_t>(11 - pid) * kMs));
     loop.run_round(kernel);
@@ -161,7 +158,7 @@ TEST(FullUserLoop, EveryWaitingTaskIsDecidedInOneRound) {
 TEST(FullUserLoop, FullRingKeepsTheRestWaitingForTheNextRound) {
     policy::Scheduler policy(64);
     SchedulingLoop loop(policy, true);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     kernel.room = 3;
     for (std::int32_t pid = 1; pid <= 5; ++pid)
         kernel.queued.push_back(slice_end(pid, kMs));
@@ -179,7 +176,7 @@ TEST(FullUserLoop, FullRingKeepsTheRestWaitingForTheNextRound) {
 TEST(FullUserLoop, TaskThePolicyHasNoRoomForStillGetsADecision) {
     policy::Scheduler policy(2);
     SchedulingLoop loop(policy, true);
-    FakeKernel kernel(loop);
+    FakeKernel kernel;
     kernel.queued = {slice_end(1, kMs), slice_end(2, kMs), slice_end(3, kMs, 42)};
     loop.run_round(kernel);
     ASSERT_EQ(kernel.decisions.size(), 3U);
