@@ -6,6 +6,10 @@
 // work-loop iterations, and, with --render, hands the frame to a second
 // thread that does its own fixed work. Measured per frame:
 //   wakeup   actual wake time - target
+//   wait     of that, the time the woken thread waited for a CPU (its
+//            schedstat run_delay over the sleep): the scheduler's part,
+//            without the timer's (under emulation the timer interrupt's
+//            own delay dominates the wakeup's tail, whatever the scheduler)
 //   handoff  render thread's wake time - the time the frame was handed over
 //   frame    end of the frame's work (render's, with --render) - target
 // A frame that ends after target + period missed its deadline. A wakeup late
@@ -36,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,8 +112,37 @@ void wait_for_file(const std::string& path) {
     }
 }
 
+// The calling thread's total wait for a CPU so far (ns): the second field of
+// /proc/thread-self/schedstat, kept by the scheduler core for every class.
+class RunDelay {
+public:
+    RunDelay() : fd_(open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) {
+        if (fd_ < 0)
+            throw std::runtime_error(fmt::format("/proc/thread-self/schedstat: {}", std::strerror(errno)));
+    }
+    ~RunDelay() { close(fd_); }
+    RunDelay(const RunDelay&) = delete;
+    RunDelay& operator=(const RunDelay&) = delete;
+
+    std::int64_t read() const {
+        char buf[96];
+        const ssize_t n = pread(fd_, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+            throw std::runtime_error(fmt::format("/proc/thread-self/schedstat: {}", std::strerror(errno)));
+        buf[n] = '\0';
+        unsigned long long on_cpu = 0, waited = 0;
+        if (std::sscanf(buf, "%llu %llu", &on_cpu, &waited) != 2)
+            throw std::runtime_error("/proc/thread-self/schedstat: unexpected format");
+        return static_cast<std::int64_t>(waited);
+    }
+
+private:
+    int fd_;
+};
+
 struct Samples {
     std::vector<std::int64_t> wakeup;
+    std::vector<std::int64_t> wait;
     std::vector<std::int64_t> handoff;
     std::vector<std::int64_t> frame;
     DeadlineTally tally;
@@ -176,6 +210,7 @@ Samples run_loop(const Options& o) {
     const auto frames_due = static_cast<std::size_t>(o.duration_s * o.hz);
     Samples s;
     s.wakeup.reserve(frames_due);
+    s.wait.reserve(frames_due);
     s.frame.reserve(frames_due);
     if (o.render)
         s.handoff.reserve(frames_due);
@@ -187,10 +222,15 @@ Samples run_loop(const Options& o) {
     const std::int64_t end = start + static_cast<std::int64_t>(frames_due) * period;
     std::int64_t target = start;
     std::uint32_t frame_no = 0;
+    const RunDelay run_delay;
     while (target < end) {
+        const std::int64_t waited_before = run_delay.read();
         sleep_until(target);
         const std::int64_t woke = now_ns();
         s.wakeup.push_back(woke - target);
+        // No more than the wakeup itself: the excess is a preemption in the
+        // few µs between the read above and the sleep, not this wakeup's wait.
+        s.wait.push_back(std::min(run_delay.read() - waited_before, woke - target));
         spin(o.work_loops);
         std::int64_t frame_end = now_ns();
         if (renderer) {
@@ -239,7 +279,7 @@ int main(int argc, char** argv) {
     app.add_option("--render-loops", o.render_loops, "work-loop iterations per frame on the render thread")
         ->capture_default_str();
     app.add_option("-j,--json", o.json_path, "write the summary here (default: stdout)");
-    app.add_option("--raw", o.raw_path, "write one line per frame: wakeup_ns frame_ns handoff_ns");
+    app.add_option("--raw", o.raw_path, "write one line per frame: wakeup_ns frame_ns handoff_ns wait_ns");
     app.add_option("--start-file", o.start_file, "wait until this file exists before the first frame");
     app.add_option("--curve-points", o.curve_points, "points of the percentile curves in the summary")
         ->capture_default_str()
@@ -267,6 +307,7 @@ int main(int argc, char** argv) {
         j["skipped"] = s.tally.skipped;
         j["miss_ratio"] = s.tally.miss_ratio();
         j["wakeup_us"] = to_json_us(frameloop::summarize(s.wakeup));
+        j["wait_us"] = to_json_us(frameloop::summarize(s.wait));
         j["frame_us"] = to_json_us(frameloop::summarize(s.frame));
         if (o.render)
             j["handoff_us"] = to_json_us(frameloop::summarize(s.handoff));
@@ -279,7 +320,8 @@ int main(int argc, char** argv) {
         if (!o.raw_path.empty()) {
             std::string raw;
             for (std::size_t i = 0; i < s.wakeup.size(); ++i)
-                raw += fmt::format("{} {} {}\n", s.wakeup[i], s.frame[i], o.render ? s.handoff[i] : -1);
+                raw += fmt::format("{} {} {} {}\n", s.wakeup[i], s.frame[i], o.render ? s.handoff[i] : -1,
+                                   s.wait[i]);
             write_file(o.raw_path, raw);
         }
     } catch (const std::exception& e) {
