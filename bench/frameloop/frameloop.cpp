@@ -7,9 +7,11 @@
 // thread that does its own fixed work. Measured per frame:
 //   wakeup   actual wake time - target
 //   wait     of that, the time the woken thread waited for a CPU (its
-//            schedstat run_delay over the sleep): the scheduler's part,
-//            without the timer's (under emulation the timer interrupt's
-//            own delay dominates the wakeup's tail, whatever the scheduler)
+//            schedstat run_delay over the sleep), without the timer's part.
+//            0 when the wakeup preempted at once: the kernel skips the
+//            runqueue clock update between such a wakeup and the switch, so
+//            the switch itself (and a BPF scheduler's callbacks on the way)
+//            is not in it
 //   handoff  render thread's wake time - the time the frame was handed over
 //   frame    end of the frame's work (render's, with --render) - target
 // A frame that ends after target + period missed its deadline. A wakeup late
