@@ -72,15 +72,50 @@ _gl_on_exit() {
 }
 
 # Power the VM off after $1 seconds whatever happens (hung test, stuck
-# scheduler). Prints a FAIL line and exits with status 124.
+# scheduler). Prints a FAIL line and exits with status 124. With $2, also
+# when the test has not called `heartbeat` for $2 seconds: its own waits
+# have bounds, so that long without one means nothing of the test runs.
+# Where the initramfs has chrt, the watchdog is SCHED_FIFO, which sched_ext
+# does not schedule: it fires even when every other task is starved, and
+# first prints what the CPUs run and which tasks are blocked (sysrq l, w).
 guest_watchdog() {
+	heartbeat
 	(
-		sleep "$1"
+		_gl_start=$(date +%s)
+		while :; do
+			sleep 5
+			_gl_now=$(date +%s)
+			if [ $((_gl_now - _gl_start)) -ge "$1" ]; then
+				_gl_why="guest watchdog fired after $1 s"
+				break
+			fi
+			if [ -n "${2:-}" ] && [ $((_gl_now - $(stat -c %Y /run/gl-heartbeat))) -ge "$2" ]; then
+				_gl_why="no heartbeat from the test for $2 s (its tasks are not running)"
+				break
+			fi
+		done
 		GL_EXITING=1
-		echo "FAIL: guest watchdog fired after $1 s"
+		echo "FAIL: $_gl_why"
+		if [ -n "${2:-}" ]; then
+			echo "sched_ext state: $(sched_ext_state)"
+			# Past `quiet`: the CPUs' backtraces come after sysrq's own
+			# raised log level has been restored.
+			echo 8 >/proc/sys/kernel/printk
+			echo l >/proc/sysrq-trigger
+			echo w >/proc/sysrq-trigger
+			sleep 1
+		fi
 		vm_exit 124
 	) &
 	GL_WATCHDOG_PID=$!
+	if command -v chrt >/dev/null 2>&1; then
+		chrt -f -p 10 "$GL_WATCHDOG_PID" >/dev/null
+	fi
+}
+
+# The test is alive (see guest_watchdog's second argument).
+heartbeat() {
+	: >/run/gl-heartbeat
 }
 
 # Print the marker boot.sh looks for and power off at once.

@@ -28,8 +28,9 @@ hotplug:full) param=cycles=20 timeout_s=3900 ;;
 esac
 mkdir -p "$work"
 name=endurance-$scenario-$length
+# chrt: the guest watchdog runs SCHED_FIFO (guest-lib.sh).
 "$vmdir/mkinitramfs.sh" -o "$work/$name.cpio.zst" -i "$here/$scenario-init.sh" -b "$daemon" \
-	-f "$here/endurance-lib.sh:/usr/lib/scx-vm/endurance-lib.sh"
+	-b "$(command -v chrt)" -f "$here/endurance-lib.sh:/usr/lib/scx-vm/endurance-lib.sh"
 # no_timer_check: on a busy host the emulated timer can miss the kernel's
 # boot-time IO-APIC check ("IO-APIC + timer doesn't work!" panic).
 exec "$vmdir/boot.sh" -i "$work/$name.cpio.zst" -l "$work/$name.serial.log" -t "$timeout_s" \
