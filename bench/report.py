@@ -26,6 +26,7 @@ gamemode, the follower exited 0 too.
 """
 import argparse
 import csv
+import itertools
 import json
 import math
 import random
@@ -424,12 +425,14 @@ def evaluate_targets(res):
                                 "×" + r.text(ratio=True), r.verdict(1.5, "lower")))
     # Issue #13: a game started through gamemoderun wins like an explicit hold.
     if has("gamemode") and "held" in res.scheds:
-        for phase in ("lat-hogs", "lat-build"):
-            if phase not in res.phases:
+        for phase, (key, what) in itertools.product(
+                ("lat-hogs", "lat-build"),
+                (("fl_p99", "frame loop 60 Hz p99"), ("fl_ho_p99", "frame loop render thread hand-off p99"))):
+            if phase not in res.phases or not any(v is not None for v in res.values("gamemode", phase, key)):
                 continue
-            gm, held = res.ratio("gamemode", phase, "fl_p99"), res.ratio("held", phase, "fl_p99")
-            direct = res.ratio("gamemode", phase, "fl_p99", base=("held", None))
-            out.append((f"gamemode: frame loop 60 Hz p99 {LAT_PHASES[phase]}, the held row's win (ratio to EEVDF"
+            gm, held = res.ratio("gamemode", phase, key), res.ratio("held", phase, key)
+            direct = res.ratio("gamemode", phase, key, base=("held", None))
+            out.append((f"gamemode: {what} {LAT_PHASES[phase]}, the held row's win (ratio to EEVDF"
                         " within or below held's interval, or ≤ 0.5×)",
                         f"×{gm.text(ratio=True)}; held ×{held.text(ratio=True)}; gamemode/held"
                         f" ×{direct.text(ratio=True)}", same_win_verdict(gm, held, 0.5)))
