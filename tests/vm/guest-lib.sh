@@ -78,34 +78,47 @@ _gl_on_exit() {
 # Where the initramfs has chrt, the watchdog is SCHED_FIFO, which sched_ext
 # does not schedule: it fires even when every other task is starved, and
 # first prints what the CPUs run and which tasks are blocked (sysrq l, w).
+# After it starts it uses shell builtins only: at a CPU hotplug hang fork
+# itself blocked, and a watchdog that forks a `sleep` never fired.
 guest_watchdog() {
 	heartbeat
+	[ -p /run/gl-watchdog-tick ] || mkfifo /run/gl-watchdog-tick
 	(
-		_gl_start=$(date +%s)
+		# Nobody writes this FIFO: a read with a timeout is the sleep.
+		exec 3<>/run/gl-watchdog-tick
+		_gl_uptime
+		_gl_start=$_gl_up
 		while :; do
-			sleep 5
-			_gl_now=$(date +%s)
-			if [ $((_gl_now - _gl_start)) -ge "$1" ]; then
+			read -r -t 5 _ <&3
+			_gl_uptime
+			if [ $((_gl_up - _gl_start)) -ge "$1" ]; then
 				_gl_why="guest watchdog fired after $1 s"
 				break
 			fi
-			if [ -n "${2:-}" ] && [ $((_gl_now - $(stat -c %Y /run/gl-heartbeat))) -ge "$2" ]; then
-				_gl_why="no heartbeat from the test for $2 s (its tasks are not running)"
-				break
+			if [ -n "${2:-}" ]; then
+				read -r _gl_beat </run/gl-heartbeat
+				if [ $((_gl_up - _gl_beat)) -ge "$2" ]; then
+					_gl_why="no heartbeat from the test for $2 s (its tasks are not running)"
+					break
+				fi
 			fi
 		done
-		GL_EXITING=1
 		echo "FAIL: $_gl_why"
 		if [ -n "${2:-}" ]; then
-			echo "sched_ext state: $(sched_ext_state)"
+			read -r _gl_state <"$SCX_SYSFS/state" 2>/dev/null || _gl_state=missing
+			echo "sched_ext state: $_gl_state"
 			# Past `quiet`: the CPUs' backtraces come after sysrq's own
 			# raised log level has been restored.
 			echo 8 >/proc/sys/kernel/printk
 			echo l >/proc/sysrq-trigger
 			echo w >/proc/sysrq-trigger
-			sleep 1
+			read -r -t 1 _ <&3
 		fi
-		vm_exit 124
+		echo "VM-EXIT-STATUS=124"
+		# Let the console drain, then reset at once: sysrq b needs no new
+		# task (poweroff does), and qemu's -no-reboot ends the VM.
+		read -r -t 0.2 _ <&3
+		echo b >/proc/sysrq-trigger
 	) &
 	GL_WATCHDOG_PID=$!
 	if command -v chrt >/dev/null 2>&1; then
@@ -113,9 +126,16 @@ guest_watchdog() {
 	fi
 }
 
+# Whole seconds since boot in $_gl_up, without forking.
+_gl_uptime() {
+	read -r _gl_up _ </proc/uptime
+	_gl_up=${_gl_up%%.*}
+}
+
 # The test is alive (see guest_watchdog's second argument).
 heartbeat() {
-	: >/run/gl-heartbeat
+	_gl_uptime
+	echo "$_gl_up" >/run/gl-heartbeat
 }
 
 # Print the marker boot.sh looks for and power off at once.
