@@ -77,9 +77,10 @@ _gl_on_exit() {
 # have bounds, so that long without one means nothing of the test runs.
 # Where the initramfs has chrt, the watchdog is SCHED_FIFO, which sched_ext
 # does not schedule: it fires even when every other task is starved, and
-# first prints what the CPUs run and which tasks are blocked (sysrq l, w).
-# After it starts it uses shell builtins only: at a CPU hotplug hang fork
-# itself blocked, and a watchdog that forks a `sleep` never fired.
+# first prints what the CPUs run, which tasks are blocked and every task's
+# stack (sysrq l, w, t).
+# After it starts it uses shell builtins only: at a CPU hotplug hang a
+# watchdog that forked a `sleep` every 5 s never fired; this one did.
 guest_watchdog() {
 	heartbeat
 	[ -p /run/gl-watchdog-tick ] || mkfifo /run/gl-watchdog-tick
@@ -112,7 +113,9 @@ guest_watchdog() {
 			echo 8 >/proc/sys/kernel/printk
 			echo l >/proc/sysrq-trigger
 			echo w >/proc/sysrq-trigger
-			read -r -t 1 _ <&3
+			# Every task: a lock's holder is often runnable, not blocked.
+			echo t >/proc/sysrq-trigger
+			read -r -t 3 _ <&3
 		fi
 		echo "VM-EXIT-STATUS=124"
 		# Let the console drain, then reset at once: sysrq b needs no new
