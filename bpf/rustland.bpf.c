@@ -83,8 +83,9 @@ static s32 usersched_cpu;
 static bool sched_ran[RL_MAX_CPUS];
 /* Per CPU: whether its own DSQ gave the last task, to alternate with the shared DSQ. */
 static bool local_ran[RL_MAX_CPUS];
-/* Per CPU: when its ops.dispatch last looked for starved tasks. */
+/* Per CPU: when its ops.dispatch last looked for starved tasks, and in which other CPU's DSQ. */
 static u64 starvation_checked_at[RL_MAX_CPUS];
+static u32 starvation_peer[RL_MAX_CPUS];
 
 /* Wakeup classes: a waking task may preempt a CPU running a lower one. */
 enum rl_wakeup_class {
@@ -617,6 +618,7 @@ static void apply_decision(const struct rl_dispatched_task *d)
 		count(&nr_user_dispatches);
 	}
 
+	tctx->queued_at = bpf_ktime_get_ns();
 	if (cpu == RL_CPU_ANY) {
 		scx_bpf_dsq_insert_vtime(p, RL_SHARED_DSQ, d->slice_ns, d->vtime, 0);
 		kick_idle_cpu_for(p);
@@ -683,8 +685,8 @@ static bool keep_usersched_running(struct task_struct *prev)
 
 /*
  * A safety net under the deadline order: every RL_STARVATION_CHECK_NS each
- * CPU looks at the latest keys of a DSQ and runs one task that has waited
- * past starvation_ns. The clock advances with every task's full charge
+ * CPU looks at the latest keys of the shared DSQ, of its own and of one
+ * other CPU's, and runs one task that has waited past starvation_ns. The clock advances with every task's full charge
  * (ops.stopping), so this should stay near zero; it is what keeps a task
  * from waiting forever if the order ever has another blind spot (before
  * the clock counted boosted tasks, a storm of their wakeups on one CPU
@@ -716,11 +718,22 @@ static bool run_starved_from(u64 dsq_id, s32 cpu, u64 now)
 static bool run_starved(s32 cpu, u32 slot)
 {
 	u64 now = bpf_ktime_get_ns();
+	u32 peer;
 
 	if (now - starvation_checked_at[slot] < RL_STARVATION_CHECK_NS)
 		return false;
 	starvation_checked_at[slot] = now;
-	return run_starved_from(RL_SHARED_DSQ, cpu, now) || run_starved_from(cpu, cpu, now);
+	/* With -u, user space sets the order of these. */
+	if (!full_user && (run_starved_from(RL_SHARED_DSQ, cpu, now) || run_starved_from(cpu, cpu, now)))
+		return true;
+	/*
+	 * And in every mode, another CPU's own DSQ, a different one each time:
+	 * a CPU going offline stops serving its DSQ (with -i every task it ran
+	 * is queued there), and the kernel's own thread that the teardown
+	 * waits for was seen waiting in it for good.
+	 */
+	peer = starvation_peer[slot]++ % scx_bpf_nr_cpu_ids();
+	return peer != cpu && run_starved_from(peer, cpu, now);
 }
 
 /*
@@ -751,7 +764,7 @@ void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 	}
 	sched_ran[slot] = false;
 
-	if (!full_user && run_starved(cpu, slot))
+	if (run_starved(cpu, slot))
 		return;
 	if (local_ran[slot] && scx_bpf_dsq_move_to_local(RL_SHARED_DSQ)) {
 		local_ran[slot] = false;
@@ -979,6 +992,24 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 	return 0;
 }
 
+/*
+ * ops.cpu_online / ops.cpu_offline: with these the kernel keeps the
+ * scheduler through CPU hotplug instead of ending it with a restart request.
+ * The restart, from inside the hotplug operation, hung the guest in 3 of 4
+ * full runs of the hotplug endurance test (the kernel's disable work waited
+ * on a lock forever); and every event cost seconds on the fair class while
+ * the daemon reattached. Nothing is left to do here: no decision goes to a
+ * CPU whose runqueue is offline (cpu_takes_tasks), the kernel moves the
+ * tasks off it, and run_starved takes what is left in its DSQ.
+ */
+void BPF_STRUCT_OPS(rustland_cpu_online, s32 cpu)
+{
+}
+
+void BPF_STRUCT_OPS(rustland_cpu_offline, s32 cpu)
+{
+}
+
 /* ops.init: create the DSQs and start the heartbeat. */
 s32 BPF_STRUCT_OPS_SLEEPABLE(rustland_init)
 {
@@ -1036,6 +1067,8 @@ struct sched_ext_ops rustland_ops = {
 	.init_task	= (void *)rustland_init_task,
 	.enable		= (void *)rustland_enable,
 	.exit_task	= (void *)rustland_exit_task,
+	.cpu_online	= (void *)rustland_cpu_online,
+	.cpu_offline	= (void *)rustland_cpu_offline,
 	.init		= (void *)rustland_init,
 	.exit		= (void *)rustland_exit,
 	.flags		= SCX_OPS_ENQ_LAST,

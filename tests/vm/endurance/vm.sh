@@ -22,7 +22,7 @@ work=${4:-$(dirname "$daemon")/vm}
 case $scenario:$length in
 soak:ci) param=soak_s=120 timeout_s=900 ;;
 soak:full) param=soak_s=600 timeout_s=1800 ;;
-hotplug:ci) param=cycles=5 timeout_s=1200 ;;   # 2 events a cycle, 90 s each at most
+hotplug:ci) param=cycles=5 timeout_s=1200 ;;   # 15 s a cycle, and 2 events of 60 s at most
 hotplug:full) param=cycles=20 timeout_s=3900 ;;
 *) echo "vm.sh: unknown scenario or length '$scenario' '$length'; $usage" >&2; exit 2 ;;
 esac
