@@ -126,8 +126,11 @@ def parse_phase(base, phase, cfg):
             values, cycles, mx = cyclictest_samples(Path(f"{base}-cyc.json"))
             due = float(cfg["lat_s"]) * 1e6 / float(cfg["cyc_interval_us"])
             out = {"fl_p50": j["wakeup_us"]["p50"], "fl_p99": j["wakeup_us"]["p99"], "fl_max": j["wakeup_us"]["max"],
-                   "fl_miss": 100.0 * j["miss_ratio"], "cyc_p99": nearest_rank(values, 0.99), "cyc_max": mx,
-                   "cyc_served": 100.0 * cycles / due}
+                   "fl_miss": 100.0 * j["miss_ratio"], "cyc_p99": nearest_rank(values, 0.99), "cyc_max": mx}
+            # Under gamemode (a -hold.out) cyclictest runs until the frame
+            # loop ends, not for lat_s: nothing to count its periods against.
+            if not Path(f"{base}-hold.out").exists():
+                out["cyc_served"] = 100.0 * cycles / due
             # The scheduler's part of the wakeup, and the render thread's
             # wakeup by the main thread (no timer in it); older frame loops
             # wrote neither.

@@ -204,6 +204,14 @@ class GameModeRowTest(unittest.TestCase):
         targets, _ = self.targets(1.0)
         self.assertEqual(self.same_win(targets)[1], "**missed**")
 
+    def test_cyclictest_periods_served_are_counted_only_where_it_ran_for_lat_s(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_latency_output(Path(tmp), {"eevdf": self.EEVDF, "gamemode": self.EEVDF}, 6)
+            res = report.Results(Path(tmp))
+            self.assertEqual(res.values("eevdf", "lat-hogs", "cyc_served"), [100.0] * 6)
+            self.assertEqual(res.values("gamemode", "lat-hogs", "cyc_served"), [None] * 6)
+            self.assertEqual(report.check(res), [])
+
     def test_a_follower_that_failed_fails_the_check(self):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)

@@ -440,19 +440,26 @@ hold_prefix() {
 
 # latency LOAD: the frame loop and cyclictest together under LOAD. Under
 # gamemode the frame loop's first frame waits until the follower holds both
-# tools (cyclictest measures from its start, so its first HOLD_S are unheld).
+# tools (cyclictest measures from its start, so its first HOLD_S are unheld),
+# and cyclictest runs until the frame loop ends: stopped on its own earlier,
+# it wrote its 250000-bucket histogram out, still held, during the frame
+# loop's last half second, and the frame loop measured that, not GameMode.
 latency() {
 	start_load "$1"
 	_hold=$(hold_prefix)
 	_start=""
-	[ "$SCHED" != gamemode ] || _start="--start-file $_f.start"
+	_cyc_s=$LAT_S
+	if [ "$SCHED" = gamemode ]; then
+		_start="--start-file $_f.start"
+		_cyc_s=$((LAT_S + HOLD_TIMEOUT + 10))
+	fi
 	# shellcheck disable=SC2086 # $_hold and $_start are words or nothing
 	timeout "$PHASE_TIMEOUT" $_hold "$FL" --hz 60 -d "$LAT_S" $_start \
 		-w "$(loops 60 "$FL_WORK_PCT")" --render --render-loops "$(loops 60 "$FL_RENDER_PCT")" \
 		-j "$_f-fl.json" --raw "$_f-fl.raw" >"$_f-fl.out" 2>&1 &
 	_flpid=$!
 	# shellcheck disable=SC2086
-	timeout "$PHASE_TIMEOUT" $_hold cyclictest --policy=other -i "$CYC_INTERVAL_US" -D "$LAT_S" -q \
+	timeout "$PHASE_TIMEOUT" $_hold cyclictest --policy=other -i "$CYC_INTERVAL_US" -D "$_cyc_s" -q \
 		-h 250000 --histfile=/dev/null --json="$_f-cyc.json" >"$_f-cyc.out" 2>&1 &
 	_cycpid=$!
 	if [ "$SCHED" = gamemode ]; then
@@ -465,6 +472,10 @@ latency() {
 		fi
 	fi
 	wait "$_flpid" || _note="$_note frameloop-exit-$?"
+	# SIGINT: cyclictest stops and writes its results as at its end. Its pid
+	# is timeout's, which is cyclictest itself under busybox (timeout and
+	# gamemoderun exec) and forwards the signal elsewhere.
+	[ "$SCHED" != gamemode ] || kill -INT "$_cycpid" 2>/dev/null
 	wait "$_cycpid" || _note="$_note cyclictest-exit-$?"
 	stop_load "$1"
 }
