@@ -686,11 +686,12 @@ static bool keep_usersched_running(struct task_struct *prev)
 /*
  * A safety net under the deadline order: every RL_STARVATION_CHECK_NS each
  * CPU looks at the latest keys of the shared DSQ, of its own and of one
- * other CPU's, and runs one task that has waited past starvation_ns. The clock advances with every task's full charge
- * (ops.stopping), so this should stay near zero; it is what keeps a task
- * from waiting forever if the order ever has another blind spot (before
- * the clock counted boosted tasks, a storm of their wakeups on one CPU
- * starved the kernel's watchdog work and the scheduler was ejected).
+ * other CPU's, and runs one task that has waited past starvation_ns. The
+ * clock advances with every task's full charge (ops.stopping), so this
+ * should stay near zero; it is what keeps a task from waiting forever if
+ * the order ever has another blind spot (before the clock counted boosted
+ * tasks, a storm of their wakeups on one CPU starved the kernel's watchdog
+ * work and the scheduler was ejected).
  */
 #define RL_STARVATION_CHECK_NS	(10 * NSEC_PER_MSEC)
 #define RL_STARVATION_SCAN	32
