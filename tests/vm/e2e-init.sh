@@ -256,7 +256,7 @@ assert_eq "hotplug: clean exit" 0 "$RL_RC"
 # With -i every task a CPU ran waits in that CPU's own DSQ: when the CPU
 # goes offline, the other CPU's starvation guard must run what is left there
 # (without it, a stress-ng worker waited there until the kernel ejected the
-# scheduler; before the guard looked at other CPUs' DSQs, 1 run in 6 did).
+# scheduler; before the guard looked at other CPUs' DSQs, 2 runs in 10 did).
 check "attaches with -i" start_rustland -i
 seq_before=$(cat "$SCX_SYSFS/enable_seq")
 timeout 60 stress-ng --cpu 4 --timeout 10s --quiet &
