@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "cli/options.h"
+#include "common/exit_codes.h"
 #include "config/config.h"
 #include "daemon/supervisor.h"
 #include "dispatcher/bpf_dispatcher.h"
@@ -32,11 +33,11 @@ int main(int argc, char** argv) {
         for (const std::string& problem : e.problems())
             fmt::print(stderr, "{}\n", problem);
         fmt::print(stderr, "scx-rustland: invalid configuration, nothing was loaded\n");
-        return cli::kExitConfig;
+        return kExitConfig;
     }
     if (options.check_config) {
         fmt::print("{}", config::describe(loaded));
-        return cli::kExitOk;
+        return kExitOk;
     }
 
     systemd::setup_logging(loaded.settings.verbose);

@@ -9,19 +9,14 @@
 #include <string>
 #include <variant>
 
+#include "common/exit_codes.h"
 #include "config/settings.h"
 
 namespace rustland::cli {
 
-// Process exit codes, documented in --help and the README.
-enum ExitCode : int {
-    kExitOk = 0,
-    kExitFailure = 1,      // runtime failure (load, attach, repeated ejection)
-    kExitUsage = 2,        // bad option or value: nothing was loaded
-    kExitNoSchedExt = 3,   // the running kernel has no sched_ext
-    kExitBusy = 4,         // another sched_ext scheduler is attached
-    kExitConfig = 5,       // a configuration file is invalid: nothing was loaded
-};
+// The daemon still names the exit codes cli::kExit*; this goes once it
+// includes common/exit_codes.h itself.
+using enum rustland::ExitCode;
 
 struct Options {
     config::Settings settings;          // command-line values (defaults elsewhere)
