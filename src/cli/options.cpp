@@ -2,7 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include <map>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "version.h"
@@ -10,17 +11,70 @@
 namespace rustland::cli {
 namespace {
 
+using config::Key;
+using config::Settings;
+
 // The configuration key each scheduler option sets.
 struct Binding {
     CLI::Option* option;
-    const char* key;
+    const Key* key;
 };
+
+// The option of one key, writing into its field of `s`. Names, help and
+// ranges come from the key table; the shown defaults from `s`, which starts
+// as Settings{}.
+struct AddOption {
+    CLI::App& app;
+    Settings& s;
+    const Key& key;
+
+    std::string flags() const { return std::string(key.flags); }
+    std::string help() const { return std::string(key.help); }
+
+    CLI::Option* operator()(bool Settings::*member) const { return app.add_flag(flags(), s.*member, help()); }
+
+    CLI::Option* operator()(policy::Ordering Settings::*member) const {
+        const auto set = [&settings = s, member](const std::string& name) {
+            settings.*member = *config::parse_ordering(name);
+        };
+        const CLI::Validator known([](const std::string& name) {
+            return config::parse_ordering(name) ? std::string() : "unknown ordering: " + name;
+        }, "");
+        return app.add_option_function<std::string>(flags(), set, help())
+            ->check(known)
+            ->default_str(std::string(config::ordering_name(s.*member)));
+    }
+
+    // Numbers accept exactly the key's range. With zero_is_off the default
+    // (0, off) is outside it and not shown: leaving the option out is off.
+    template <class Number>
+    CLI::Option* operator()(Number Settings::*member) const {
+        CLI::Option* option =
+            app.add_option(flags(), s.*member, help())->check(CLI::Range(key.min, key.max).description(key.range()));
+        if (!key.zero_is_off)
+            option->capture_default_str();
+        return option;
+    }
+};
+
+// One option per key that has flags, in the table's order.
+std::vector<Binding> add_scheduler_options(CLI::App& app, Settings& s) {
+    std::vector<Binding> bindings;
+    for (const Key& key : config::keys()) {
+        if (key.flags.empty())
+            continue;
+        CLI::Option* option = std::visit(AddOption{app, s, key}, key.field);
+        if (!key.value_name.empty())
+            option->type_name(std::string(key.value_name));
+        bindings.push_back({option, &key});
+    }
+    return bindings;
+}
 
 }  // namespace
 
 ParseResult parse(int argc, char** argv) {
     Options o;
-    config::Settings& s = o.settings;
     CLI::App app{
         "scx-rustland: a sched_ext CPU scheduler that favours interactive tasks.\n"
         "A BPF dispatcher sends runnable tasks to this program, which decides\n"
@@ -33,61 +87,7 @@ ParseResult parse(int argc, char** argv) {
         "scx-rustland"};
     app.set_version_flag("-V,--version", std::string("scx-rustland ") + kVersion);
 
-    double stats_interval = 0;
-    const std::map<std::string, policy::Ordering> orderings{
-        {"deadline", policy::Ordering::Deadline}, {"vruntime", policy::Ordering::Vruntime}};
-    // Each scheduler option sets one configuration key and, if numeric,
-    // accepts exactly that key's range.
-    std::vector<Binding> bindings;
-    const auto bind = [&bindings](CLI::Option* option, const char* key) {
-        const config::Key* k = config::find_key(key);
-        if (k->max > k->min)
-            option->check(CLI::Range(k->min, k->max));
-        bindings.push_back({option, key});
-    };
-    bind(app.add_option("-s,--slice-us", s.slice_us,
-                        "Base time slice in microseconds; shrinks as more tasks wait")
-             ->capture_default_str(),
-         "scheduler.slice_us");
-    bind(app.add_option("-S,--slice-us-min", s.slice_us_min,
-                        "Smallest time slice in microseconds, however many tasks wait")
-             ->capture_default_str(),
-         "scheduler.slice_us_min");
-    bind(app.add_option("-b,--slice-boost", s.slice_boost,
-                        "Weight multiplier for interactive tasks (0 or 1: no boost)")
-             ->capture_default_str(),
-         "scheduler.slice_boost");
-    bind(app.add_flag("-i,--builtin-idle", s.builtin_idle,
-                      "Keep each task on the CPU it last ran on instead of the first free CPU"),
-         "scheduler.builtin_idle");
-    bind(app.add_flag("-n,--no-preemption", s.no_preemption,
-                      "Interactive tasks do not preempt others nor get the full slice"),
-         "scheduler.no_preemption");
-    bind(app.add_flag("-u,--full-user", s.full_user,
-                      "Send every decision through user space (no kernel shortcut)"),
-         "scheduler.full_user");
-    bind(app.add_flag("-p,--partial", s.partial,
-                      "Schedule only tasks that set SCHED_EXT; others stay on the fair class"),
-         "scheduler.partial");
-    bind(app.add_option("--ordering", s.ordering,
-                        "deadline: vruntime + CPU time since last sleep (default); "
-                        "vruntime: weighted CPU time only")
-             ->transform(CLI::CheckedTransformer(orderings))
-             ->option_text("deadline|vruntime"),
-         "scheduler.ordering");
-    bind(app.add_option("--exit-dump-len", s.exit_dump_len,
-                        "Bytes of kernel debug dump kept when the scheduler is ejected (0: kernel default)"),
-         "scheduler.exit_dump_len");
-    bind(app.add_option("--max-tasks", s.max_tasks,
-                        "Most tasks the scheduler keeps state for (storage is allocated at start)")
-             ->capture_default_str(),
-         "scheduler.max_tasks");
-    bind(app.add_flag("-d,--debug", s.debug, "Trace dispatcher events to the kernel trace pipe"),
-         "logging.debug");
-    bind(app.add_flag("-v,--verbose", s.verbose, "Verbose logging, including libbpf's"), "logging.verbose");
-    bind(app.add_option("--stats", stats_interval, "Print a line of counters every SECS seconds")
-             ->type_name("SECS"),
-         "logging.stats_interval");
+    const std::vector<Binding> bindings = add_scheduler_options(app, o.settings);
     app.add_option("--config", o.config_file,
                    "Read this configuration file only (default: /etc/scx-rustland/config.toml "
                    "then config.d/*.toml)")
@@ -102,10 +102,9 @@ ParseResult parse(int argc, char** argv) {
         const int code = app.exit(e);
         return code == 0 ? kExitOk : kExitUsage;
     }
-    s.stats_interval_s = stats_interval;
     for (const Binding& b : bindings)
         if (b.option->count() > 0)
-            o.given.insert(b.key);
+            o.given.insert(std::string(b.key->name));
     return o;
 }
 

@@ -1,6 +1,6 @@
-// Command-line options of scx-rustland. Scheduler options have the same names,
-// ranges and defaults as the configuration keys (config/settings.h); the ones
-// given on the command line win over the configuration files.
+// Command-line options of scx-rustland. Every scheduler option is made from
+// the key table (config/settings.h): it sets that key, with the key's range
+// and default, and wins over the configuration files.
 #pragma once
 
 #include <filesystem>

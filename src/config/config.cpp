@@ -54,22 +54,13 @@ std::string_view type_name(toml::node_type type) {
     return "an unknown type";
 }
 
-bool is_integer_key(const Key& key) {
-    return std::holds_alternative<std::uint64_t Settings::*>(key.field) ||
-           std::holds_alternative<std::uint32_t Settings::*>(key.field);
-}
-
 // "" if `value` is acceptable for `key`, else why not. `shown` is the value as written.
 std::string range_problem(const Key& key, double value, std::string_view shown) {
     if (key.zero_is_off && value == 0)
         return {};
     if (value >= key.min && value <= key.max)  // false for NaN
         return {};
-    const std::string range =
-        is_integer_key(key)
-            ? fmt::format("{}..{}", static_cast<std::int64_t>(key.min), static_cast<std::int64_t>(key.max))
-            : fmt::format("{}..{}", key.min, key.max);
-    return fmt::format("{} is out of range ({}{})", shown, key.zero_is_off ? "0 = off, or " : "", range);
+    return fmt::format("{} is out of range ({}{})", shown, key.zero_is_off ? "0 = off, or " : "", key.range());
 }
 
 // The value of a numeric key as a double (for the range check); nullopt otherwise.

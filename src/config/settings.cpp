@@ -9,27 +9,51 @@ namespace rustland::config {
 
 namespace {
 
-// The single description of every key. Ranges and defaults match the command
-// line options. `live`: the running daemon can apply a change without
-// reloading the BPF program; the others are read at load time (BPF rodata,
-// struct_ops flags, the policy's preallocated storage).
+// The single description of every key and of the command-line option that
+// sets it: the parser, the validation, the reload classifier and --help all
+// read it. `live`: the running daemon can apply a change without reloading
+// the BPF program; the others are read at load time (BPF rodata, struct_ops
+// flags, the policy's preallocated storage).
 const Key kKeys[] = {
-    {.name = "scheduler.slice_us", .field = &Settings::slice_us, .min = 100, .max = 1'000'000, .live = true},
+    {.name = "scheduler.slice_us", .field = &Settings::slice_us, .min = 100, .max = 1'000'000, .live = true,
+     .flags = "-s,--slice-us", .value_name = "N",
+     .help = "Base time slice in microseconds; shrinks as more tasks wait"},
     {.name = "scheduler.slice_us_min", .field = &Settings::slice_us_min, .min = 10, .max = 1'000'000,
-     .live = true},
-    {.name = "scheduler.slice_boost", .field = &Settings::slice_boost, .min = 0, .max = 10'000, .live = true},
-    {.name = "scheduler.builtin_idle", .field = &Settings::builtin_idle, .live = true},
-    {.name = "scheduler.no_preemption", .field = &Settings::no_preemption, .live = true},
-    {.name = "scheduler.full_user", .field = &Settings::full_user, .live = false},
-    {.name = "scheduler.partial", .field = &Settings::partial, .live = false},
-    {.name = "scheduler.ordering", .field = &Settings::ordering, .live = true},
+     .live = true, .flags = "-S,--slice-us-min", .value_name = "N",
+     .help = "Smallest time slice in microseconds, however many tasks wait"},
+    {.name = "scheduler.slice_boost", .field = &Settings::slice_boost, .min = 0, .max = 10'000, .live = true,
+     .flags = "-b,--slice-boost", .value_name = "N",
+     .help = "Weight multiplier for interactive tasks (0 or 1: no boost)"},
+    // Same key and flag as upstream scx_rustland, another meaning: kept so
+    // that existing configurations and command lines still work.
+    {.name = "scheduler.builtin_idle", .field = &Settings::builtin_idle, .live = true,
+     .flags = "-i,--builtin-idle",
+     .help = "Keep each task on the CPU it last ran on instead of the first free CPU. Not upstream "
+             "scx_rustland's -i (use the kernel's built-in idle-CPU selection): here that selection "
+             "places waking tasks either way, except with -u"},
+    {.name = "scheduler.no_preemption", .field = &Settings::no_preemption, .live = true,
+     .flags = "-n,--no-preemption", .help = "Interactive tasks do not preempt others nor get the full slice"},
+    {.name = "scheduler.full_user", .field = &Settings::full_user, .live = false, .flags = "-u,--full-user",
+     .help = "Send every decision through user space (no kernel shortcut)"},
+    {.name = "scheduler.partial", .field = &Settings::partial, .live = false, .flags = "-p,--partial",
+     .help = "Schedule only tasks that set SCHED_EXT; others stay on the fair class"},
+    {.name = "scheduler.ordering", .field = &Settings::ordering, .live = true, .flags = "--ordering",
+     .value_name = "deadline|vruntime",
+     .help = "deadline: vruntime + CPU time since last sleep; vruntime: weighted CPU time only"},
     {.name = "scheduler.exit_dump_len", .field = &Settings::exit_dump_len, .min = 0, .max = 1 << 24,
-     .live = false},
-    {.name = "scheduler.max_tasks", .field = &Settings::max_tasks, .min = 1024, .max = 1 << 22, .live = false},
-    {.name = "logging.verbose", .field = &Settings::verbose, .live = true},
-    {.name = "logging.debug", .field = &Settings::debug, .live = false},
+     .live = false, .flags = "--exit-dump-len", .value_name = "N",
+     .help = "Bytes of kernel debug dump kept when the scheduler is ejected (0: kernel default)"},
+    {.name = "scheduler.max_tasks", .field = &Settings::max_tasks, .min = 1024, .max = 1 << 22, .live = false,
+     .flags = "--max-tasks", .value_name = "N",
+     .help = "Most tasks the scheduler keeps state for (storage is allocated at start)"},
+    {.name = "logging.verbose", .field = &Settings::verbose, .live = true, .flags = "-v,--verbose",
+     .help = "Verbose logging, including libbpf's"},
+    {.name = "logging.debug", .field = &Settings::debug, .live = false, .flags = "-d,--debug",
+     .help = "Trace dispatcher events to the kernel trace pipe"},
+    // On the command line, no counters is the absence of --stats: 0 is refused there.
     {.name = "logging.stats_interval", .field = &Settings::stats_interval_s, .min = 0.1, .max = 3600,
-     .zero_is_off = true, .live = true},
+     .zero_is_off = true, .live = true, .flags = "--stats", .value_name = "SECS",
+     .help = "Print a line of counters every SECS seconds"},
     {.name = "dbus.enabled", .field = &Settings::dbus_enabled, .live = true},
     {.name = "dbus.max_holds_per_user", .field = &Settings::max_holds_per_user, .min = 1, .max = 4096,
      .live = true},
@@ -63,6 +87,14 @@ std::string_view Key::section() const {
 
 std::string_view Key::leaf() const {
     return name.substr(name.find('.') + 1);
+}
+
+std::string Key::range() const {
+    const bool integer = std::holds_alternative<std::uint64_t Settings::*>(field) ||
+                         std::holds_alternative<std::uint32_t Settings::*>(field);
+    // Integers without a fraction or an exponent: 1000000, not 1e+06.
+    return integer ? fmt::format("{}..{}", static_cast<std::int64_t>(min), static_cast<std::int64_t>(max))
+                   : fmt::format("{}..{}", min, max);
 }
 
 std::span<const Key> keys() {

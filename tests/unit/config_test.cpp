@@ -153,6 +153,14 @@ TEST(ConfigKeys, NumericRangesMatchTheCommandLine) {
     EXPECT_EQ(numeric, spec);
 }
 
+// As errors, --help and the manuals write it: integers in full, floats as short as they read back.
+TEST(ConfigKeys, RangeIsWrittenAsMinDotDotMax) {
+    EXPECT_EQ(find_key("scheduler.slice_us")->range(), "100..1000000");
+    EXPECT_EQ(find_key("scheduler.exit_dump_len")->range(), "0..16777216");
+    EXPECT_EQ(find_key("logging.stats_interval")->range(), "0.1..3600");
+    EXPECT_EQ(find_key("dbus.call_rate_per_second")->range(), "0.01..100000");
+}
+
 TEST(ConfigSettings, DefaultsAreTheCommandLineDefaults) {
     const Settings s;
     EXPECT_EQ(s.slice_us, 5000u);

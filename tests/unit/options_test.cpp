@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,57 @@ int parse_exit(std::vector<std::string> args) {
     auto r = parse_args(std::move(args));
     EXPECT_TRUE(std::holds_alternative<int>(r));
     return std::holds_alternative<int>(r) ? std::get<int>(r) : -1;
+}
+
+using config::Key;
+using config::Settings;
+
+// "-s" and "--slice-us" for "-s,--slice-us".
+std::vector<std::string> names_of(const Key& key) {
+    std::vector<std::string> names;
+    std::istringstream flags{std::string(key.flags)};
+    for (std::string name; std::getline(flags, name, ',');)
+        names.push_back(name);
+    return names;
+}
+
+// A valid value for the option of a key other than its default; none for a flag.
+struct OtherValue {
+    const Key& key;
+    std::vector<std::string> operator()(bool Settings::*) const { return {}; }
+    std::vector<std::string> operator()(policy::Ordering Settings::*m) const {
+        const bool deadline = Settings{}.*m == policy::Ordering::Deadline;
+        return {std::string(config::ordering_name(deadline ? policy::Ordering::Vruntime : policy::Ordering::Deadline))};
+    }
+    // The top of the range, above every default.
+    template <class Number>
+    std::vector<std::string> operator()(Number Settings::*) const {
+        const std::string range = key.range();
+        return {range.substr(range.find("..") + 2)};
+    }
+};
+
+std::vector<std::string> changed_keys(const Settings& settings) {
+    auto diff = config::compare(Settings{}, settings);
+    diff.live.insert(diff.live.end(), diff.reattach.begin(), diff.reattach.end());
+    return diff.live;
+}
+
+TEST(Options, EveryKeyButTheDbusOnesHasAnOption) {
+    for (const Key& key : config::keys())
+        EXPECT_EQ(key.flags.empty(), key.section() == "dbus") << key.name;
+}
+
+TEST(Options, EachOptionSetsItsKeyAndNothingElse) {
+    for (const Key& key : config::keys())
+        for (const std::string& name : names_of(key)) {
+            std::vector<std::string> args{name};
+            for (const std::string& value : std::visit(OtherValue{key}, key.field))
+                args.push_back(value);
+            const auto o = parse_ok(args);
+            EXPECT_EQ(o.given, std::set<std::string>{std::string(key.name)}) << name;
+            EXPECT_EQ(changed_keys(o.settings), std::vector<std::string>{std::string(key.name)}) << name;
+        }
 }
 
 TEST(Options, NothingGivenMeansConfigDefaults) {
@@ -85,6 +137,24 @@ TEST(Options, HelpAndVersionExitCleanly) {
     const std::string out = testing::internal::GetCapturedStdout();
     EXPECT_NE(out.find("--slice-us"), std::string::npos);
     EXPECT_NE(out.find("scx-rustland 0."), std::string::npos);
+}
+
+// Shown next to a number: its range, then its default unless the default is "off".
+TEST(Options, HelpShowsEveryOptionWithItsHelpRangeAndDefault) {
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(parse_exit({"--help"}), kExitOk);
+    const std::string help = testing::internal::GetCapturedStdout();
+    for (const Key& key : config::keys()) {
+        if (key.flags.empty())
+            continue;
+        EXPECT_NE(help.find(std::string(key.flags)), std::string::npos) << key.name;
+        EXPECT_NE(help.find(std::string(key.help)), std::string::npos) << key.name;
+        if (key.max > key.min) {
+            const std::string shown =
+                key.zero_is_off ? key.range() : key.range() + "=" + config::to_toml(Settings{}, key);
+            EXPECT_NE(help.find(shown), std::string::npos) << key.name << ": " << shown;
+        }
+    }
 }
 
 }  // namespace
