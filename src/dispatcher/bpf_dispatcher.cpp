@@ -216,14 +216,14 @@ bool BpfDispatcher::exited() const { return load_shared(skel_->bss->exit_info.ki
 KernelCounters BpfDispatcher::counters() const {
     const auto* bss = skel_->bss;
     KernelCounters c;
-    c.nr_queued = load_shared(bss->nr_queued);
-    c.nr_running = load_shared(bss->nr_running);
-    c.user = load_shared(bss->nr_user_dispatches);
-    c.kernel = load_shared(bss->nr_kernel_dispatches);
-    c.params = load_shared(bss->nr_param_updates);
+    c.queued = load_shared(bss->nr_queued);
+    c.running = load_shared(bss->nr_running);
+    c.user_dispatches = load_shared(bss->nr_user_dispatches);
+    c.kernel_dispatches = load_shared(bss->nr_kernel_dispatches);
+    c.param_updates = load_shared(bss->nr_param_updates);
     c.preemptions = load_shared(bss->nr_preemptions);
-    c.cancel = load_shared(bss->nr_cancel_dispatches);
-    c.bounce = load_shared(bss->nr_bounce_dispatches);
+    c.cancelled = load_shared(bss->nr_cancel_dispatches);
+    c.bounced = load_shared(bss->nr_bounce_dispatches);
     c.failed = load_shared(bss->nr_failed_dispatches);
     c.congested = load_shared(bss->nr_sched_congested);
     c.exit_drops = load_shared(bss->nr_exit_drops);
