@@ -173,6 +173,10 @@ void Session::attach() {
         throw;
     }
     control_.set_state(State::Attached, "");
+    // The D-Bus service starts (or follows a reload) once the scheduler is
+    // in place: connecting to the bus is not worth delaying the attach for,
+    // since a new daemon has no holds to put in the map.
+    control_.apply(settings_);
     control_.answer_pending("");
     spdlog::info("scx-rustland attached: ops=rustland, scheduling thread {}, {} mode", tid_,
                  settings_.partial ? "partial (SCHED_EXT tasks only)" : "all tasks");

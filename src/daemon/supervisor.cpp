@@ -77,7 +77,6 @@ int supervise(const ConfigSource& source, config::Settings settings, int signal_
     // Three ejections in a minute are retried after 1, 2 and 4 s (well within
     // the unit's 10 s watchdog); the fourth ends the daemon.
     EjectionBudget ejections(3, std::chrono::minutes(1), std::chrono::seconds(1));
-    control.apply(settings);
     for (;;) {
         Session session(settings, source, notifier, signal_fd, control);
         switch (session.run()) {
@@ -104,7 +103,6 @@ int supervise(const ConfigSource& source, config::Settings settings, int signal_
             }
             break;
         }
-        control.apply(settings);
     }
 }
 
