@@ -153,30 +153,30 @@ void ControlPlane::stop() {
     service_.reset();
 }
 
-void ControlPlane::set_state(const std::string& state, const std::string& reason) {
-    state_.state = state;
+void ControlPlane::set_state(State state, const std::string& reason) {
+    constexpr const char* kNames[] = {"attached", "detached", "ejected"};
+    state_.state = kNames[static_cast<int>(state)];
     state_.reason = reason;
-    state_.ops_name = state == "attached" ? "rustland" : "";
+    state_.ops_name = state == State::Attached ? "rustland" : "";
     if (service_)
         service_->set_state(state_);
 }
 
-void ControlPlane::publish_counters(const Counters& cumulative, const Counters& gauges) {
-    last_ = cumulative;
+void ControlPlane::publish_counters(const Telemetry& current) {
+    last_ = current;
     if (!service_)
         return;
-    Counters all = earlier_;
-    for (const auto& [name, value] : cumulative)
-        all[name] += value;
-    for (const auto& [name, value] : gauges)
-        all[name] = value;
+    std::map<std::string, std::uint64_t> all{{"ejections", ejections_}};
+    for (const TelemetryField& field : telemetry_fields())
+        all[std::string(field.name)] = current.*field.value + (field.cumulative ? earlier_.*field.value : 0);
     service_->set_counters(all);
 }
 
 void ControlPlane::session_ended() {
-    for (const auto& [name, value] : last_)
-        earlier_[name] += value;
-    last_.clear();
+    for (const TelemetryField& field : telemetry_fields())
+        if (field.cumulative)
+            earlier_.*field.value += last_.*field.value;
+    last_ = {};
 }
 
 void ControlPlane::answer_after_attach(std::vector<ReloadRequests::Done> requests) {

@@ -19,6 +19,7 @@
 
 #include "common/unique_fd.h"
 #include "config/settings.h"
+#include "daemon/telemetry.h"
 #include "dispatcher/latency_hints.h"
 #include "service/service.h"
 
@@ -76,6 +77,9 @@ private:
 // limits (total caps, text lengths, polkit's timeout) are built in.
 service::Limits service_limits(const config::Settings& settings);
 
+// What the D-Bus State property says.
+enum class State { Attached, Detached, Ejected };
+
 class ControlPlane {
 public:
     ControlPlane() = default;
@@ -92,14 +96,13 @@ public:
     ReloadRequests& reload_requests() { return reload_requests_; }
     bool serving() const { return service_ != nullptr; }
 
-    void set_state(const std::string& state, const std::string& reason);
-    using Counters = std::map<std::string, std::uint64_t>;
-    // `cumulative` counts since the current attach (earlier attaches are
-    // added in); `gauges` are current values.
-    void publish_counters(const Counters& cumulative, const Counters& gauges);
+    void set_state(State state, const std::string& reason);
+    // The counters of the current attach; those of earlier attaches are
+    // added to its cumulative ones.
+    void publish_counters(const Telemetry& current);
     // The current attach ended: keep its counts.
     void session_ended();
-    void count_ejection() { ++earlier_["ejections"]; }
+    void count_ejection() { ++ejections_; }
 
     // Reloads that need a new attach are answered once it is done.
     void answer_after_attach(std::vector<ReloadRequests::Done> requests);
@@ -110,7 +113,8 @@ private:
     ReloadRequests reload_requests_;
     std::unique_ptr<service::Service> service_;
     service::SchedulerState state_;
-    Counters earlier_{{"ejections", 0}}, last_;
+    Telemetry earlier_, last_;  // only the cumulative fields are used
+    std::uint64_t ejections_ = 0;
     std::vector<ReloadRequests::Done> after_attach_;
 };
 

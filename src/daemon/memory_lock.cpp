@@ -9,7 +9,9 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -87,6 +89,48 @@ void lock_memory() {
             released += length;
     }
     spdlog::debug("Released {} KiB of library code the scheduling thread never runs", released / 1024);
+}
+
+namespace {
+
+constexpr const char* kCompactUnevictable = "/proc/sys/vm/compact_unevictable_allowed";
+
+// systemd's RuntimeDirectory= (kept across restarts by the unit).
+std::filesystem::path runtime_dir() {
+    const char* dir = std::getenv("RUNTIME_DIRECTORY");
+    return dir && *dir ? dir : "/run/scx-rustland";
+}
+
+bool read_word(const std::filesystem::path& path, std::string& value) {
+    std::ifstream in(path);
+    return static_cast<bool>(in >> value);
+}
+
+bool write_line(const std::filesystem::path& path, const std::string& value) {
+    std::ofstream out(path);
+    return static_cast<bool>(out << value << '\n');
+}
+
+}  // namespace
+
+PinnedPagesGuard::PinnedPagesGuard() : saved_file_(runtime_dir() / "compact_unevictable_allowed") {
+    if (!read_word(saved_file_, original_) && read_word(kCompactUnevictable, original_)) {
+        std::error_code ignored;
+        std::filesystem::create_directories(saved_file_.parent_path(), ignored);
+        write_line(saved_file_, original_);
+    }
+    if (original_.empty() || !write_line(kCompactUnevictable, "0"))
+        original_.clear();
+    else
+        spdlog::debug("{}: {} -> 0 while attached", kCompactUnevictable, original_);
+}
+
+PinnedPagesGuard::~PinnedPagesGuard() {
+    if (original_.empty())
+        return;
+    write_line(kCompactUnevictable, original_);
+    std::error_code ignored;
+    std::filesystem::remove(saved_file_, ignored);
 }
 
 }  // namespace rustland::daemon

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,5 +26,23 @@ struct AddressRange {
 // state, and read-only data may be relocated (RELRO) pages that the loader
 // wrote; dropping those would bring back the file's unrelocated bytes.
 std::vector<AddressRange> releasable_library_code(std::string_view maps);
+
+// Compaction may migrate even mlocked pages, and touching a migrated page
+// faults. While it lives, vm.compact_unevictable_allowed=0 keeps our locked
+// pages in place; the original value comes back when it ends. The original
+// is also kept in the runtime directory: after a crash, the restarted daemon
+// finds 0 in the sysctl, and must restore what was there before the first
+// start.
+class PinnedPagesGuard {
+public:
+    PinnedPagesGuard();
+    ~PinnedPagesGuard();
+    PinnedPagesGuard(const PinnedPagesGuard&) = delete;
+    PinnedPagesGuard& operator=(const PinnedPagesGuard&) = delete;
+
+private:
+    std::filesystem::path saved_file_;
+    std::string original_;
+};
 
 }  // namespace rustland::daemon

@@ -9,7 +9,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -86,12 +88,22 @@ std::string no_sched_ext_message(const std::string& kernel_release) {
            "newer): apt install -t trixie-backports linux-image-amd64, then reboot into it.";
 }
 
+// How long a scheduler's teardown may take before the kernel counts as busy.
+constexpr int kDisablingWaitMs = 5000;
+
 void check_kernel_ready() {
     if (access(kSchedExtDir, F_OK) != 0) {
         utsname host{};
         throw Error(Error::Kind::NoSchedExt, no_sched_ext_message(uname(&host) == 0 ? host.release : "unknown"));
     }
-    const std::string state = read_first_line(std::string(kSchedExtDir) + "/state");
+    const std::string state_file = std::string(kSchedExtDir) + "/state";
+    std::string state = read_first_line(state_file);
+    // A scheduler that just ended (ours, killed and restarted by systemd) is
+    // torn down by a kernel worker: give it time rather than refuse to start.
+    for (int waited_ms = 0; state == "disabling" && waited_ms < kDisablingWaitMs; waited_ms += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        state = read_first_line(state_file);
+    }
     if (!state.empty() && state != "disabled") {
         std::string ops = read_first_line(std::string(kSchedExtDir) + "/root/ops");
         throw Error(Error::Kind::Busy,
@@ -216,14 +228,14 @@ bool BpfDispatcher::exited() const { return load_shared(skel_->bss->exit_info.ki
 KernelCounters BpfDispatcher::counters() const {
     const auto* bss = skel_->bss;
     KernelCounters c;
-    c.nr_queued = load_shared(bss->nr_queued);
-    c.nr_running = load_shared(bss->nr_running);
-    c.user = load_shared(bss->nr_user_dispatches);
-    c.kernel = load_shared(bss->nr_kernel_dispatches);
-    c.params = load_shared(bss->nr_param_updates);
+    c.queued = load_shared(bss->nr_queued);
+    c.running = load_shared(bss->nr_running);
+    c.user_dispatches = load_shared(bss->nr_user_dispatches);
+    c.kernel_dispatches = load_shared(bss->nr_kernel_dispatches);
+    c.param_updates = load_shared(bss->nr_param_updates);
     c.preemptions = load_shared(bss->nr_preemptions);
-    c.cancel = load_shared(bss->nr_cancel_dispatches);
-    c.bounce = load_shared(bss->nr_bounce_dispatches);
+    c.cancelled = load_shared(bss->nr_cancel_dispatches);
+    c.bounced = load_shared(bss->nr_bounce_dispatches);
     c.failed = load_shared(bss->nr_failed_dispatches);
     c.congested = load_shared(bss->nr_sched_congested);
     c.exit_drops = load_shared(bss->nr_exit_drops);

@@ -44,10 +44,12 @@ struct LoadOptions {
 };
 
 // Counters kept by the BPF side (cumulative since attach).
+// Named as the daemon reports them (daemon/telemetry.h).
 struct KernelCounters {
-    std::uint64_t nr_queued = 0, nr_running = 0;
-    std::uint64_t user = 0, kernel = 0, params = 0, preemptions = 0, cancel = 0, bounce = 0, failed = 0;
-    std::uint64_t congested = 0, exit_drops = 0, heartbeats = 0;
+    std::uint64_t queued = 0;   // records in the ring the scheduling thread has not drained
+    std::uint64_t running = 0;
+    std::uint64_t user_dispatches = 0, kernel_dispatches = 0, param_updates = 0, preemptions = 0;
+    std::uint64_t cancelled = 0, bounced = 0, failed = 0, congested = 0, exit_drops = 0, heartbeats = 0;
     std::uint64_t starved = 0;  // tasks run out of deadline order, queued past the starvation bound
 };
 

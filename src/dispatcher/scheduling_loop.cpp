@@ -94,7 +94,7 @@ void SchedulingLoop::adopt_offered(KernelPort& kernel) {
 
 void SchedulingLoop::publish_counters() {
     const policy::Counters c = policy_.counters();
-    counters_.nr_waiting.store(c.nr_waiting, std::memory_order_relaxed);
+    counters_.nr_scheduled.store(c.nr_scheduled, std::memory_order_relaxed);
     counters_.nr_tasks.store(c.nr_tasks, std::memory_order_relaxed);
     counters_.nr_interactive.store(c.nr_interactive, std::memory_order_relaxed);
     counters_.nr_starved.store(c.nr_starved, std::memory_order_relaxed);
@@ -111,7 +111,7 @@ void SchedulingLoop::run_round(KernelPort& kernel) {
         dispatch_round();
     else
         counters_.slice_ns.store(policy_.settings().slice_ns, std::memory_order_relaxed);
-    kernel.publish(policy_.nr_waiting(), drained >= 0);
+    kernel.publish(policy_.nr_scheduled(), drained >= 0);
     publish_counters();
     kernel_ = nullptr;
 }

@@ -246,7 +246,7 @@ void Scheduler::pop() {
     list_push(idle_, i);
 }
 
-std::size_t Scheduler::nr_waiting() const { return heap_.size(); }
+std::size_t Scheduler::nr_scheduled() const { return heap_.size(); }
 
 // With more tasks waiting, each gets a shorter slice so all of them run soon,
 // but never less than slice_min_ns, below which switching costs dominate.
@@ -259,7 +259,7 @@ std::uint64_t Scheduler::effective_slice_ns() const {
 
 Counters Scheduler::counters() const {
     return Counters{.nr_tasks = nr_tasks_,
-                    .nr_waiting = heap_.size(),
+                    .nr_scheduled = heap_.size(),
                     .nr_interactive = nr_interactive_,
                     .nr_untracked = nr_untracked_,
                     .nr_requeued = nr_requeued_,

@@ -85,7 +85,7 @@ inline constexpr std::uint64_t kMaxWeight = 1000;
 
 struct Counters {
     std::uint64_t nr_tasks = 0;        // tasks with state (known pids)
-    std::uint64_t nr_waiting = 0;      // tasks waiting for a decision
+    std::uint64_t nr_scheduled = 0;      // tasks waiting for a decision
     std::uint64_t nr_interactive = 0;  // known tasks classified interactive
     std::uint64_t nr_untracked = 0;    // records dropped: all `capacity` entries were waiting
     std::uint64_t nr_requeued = 0;     // records for a pid that was already waiting
@@ -129,7 +129,7 @@ public:
     // Removes the task peek() described (it has been handed to the kernel).
     void pop();
 
-    std::size_t nr_waiting() const;
+    std::size_t nr_scheduled() const;
     // Starts a dispatch round: the tasks waiting now share the slice.
     void start_round() { round_depth_ = heap_.size(); }
     // The slice given to ordinary tasks in this round: shrinks as more tasks wait.

@@ -54,9 +54,6 @@ bool Notifier::stopping(std::string_view status) { return send(with_status("STOP
 
 bool Notifier::watchdog() { return send("WATCHDOG=1"); }
 
-bool Notifier::extend_timeout(std::chrono::microseconds usec) {
-    return send("EXTEND_TIMEOUT_USEC=" + std::to_string(usec.count()));
-}
 
 std::optional<std::chrono::microseconds> Notifier::watchdog_interval() {
     std::uint64_t usec = 0;

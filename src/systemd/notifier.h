@@ -28,7 +28,6 @@ public:
     // "READY=1\nSTATUS=<status>" (no STATUS= line when status is empty).
     // Also the way to end a reload.
     bool ready(std::string_view status = {});
-    bool ready_again(std::string_view status = {}) { return ready(status); }
     // "STATUS=<text>"
     bool status(std::string_view text);
     // "RELOADING=1\nMONOTONIC_USEC=<CLOCK_MONOTONIC in µs>"
@@ -37,9 +36,6 @@ public:
     bool stopping(std::string_view status = {});
     // "WATCHDOG=1"
     bool watchdog();
-    // "EXTEND_TIMEOUT_USEC=<usec>": the current start/stop/reload may take
-    // that much longer from now (e.g. a slow BPF verification).
-    bool extend_timeout(std::chrono::microseconds usec);
 
     // How often to send WATCHDOG=1: half of WATCHDOG_USEC, as sd_watchdog_enabled(3)
     // advises. Empty when this process has no watchdog (WatchdogSec= unset,

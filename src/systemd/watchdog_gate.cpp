@@ -38,7 +38,7 @@ GateVerdict WatchdogGate::check(const ProgressSample& now) {
         heartbeats_at_progress_ = now.heartbeats;
     } else if (now.heartbeats - heartbeats_at_progress_ >= kUnansweredHeartbeats) {
         verdict.reason = GateReason::Stalled;
-    } else if (now.nr_queued == 0 && last_.nr_queued == 0 && now.nr_waiting == 0 && last_.nr_waiting == 0) {
+    } else if (now.nr_queued == 0 && last_.nr_queued == 0 && now.nr_scheduled == 0 && last_.nr_scheduled == 0) {
         verdict.reason = GateReason::Idle;
     } else {
         verdict.reason = GateReason::Stalled;
@@ -48,12 +48,6 @@ GateVerdict WatchdogGate::check(const ProgressSample& now) {
     verdict.stalled_checks = stalled_checks_;
     last_ = now;
     return verdict;
-}
-
-void WatchdogGate::reset() {
-    last_ = ProgressSample{};
-    heartbeats_at_progress_ = 0;
-    stalled_checks_ = 0;
 }
 
 }  // namespace rustland::systemd

@@ -8,7 +8,7 @@
 //       nr_queued  == 0 now and at the previous check (no record waits in the
 //                       BPF ring: BPF counts each record it sends, and only
 //                       the scheduling thread resets the count when it drains),
-//       nr_waiting == 0 now and at the previous check (the policy holds no
+//       nr_scheduled == 0 now and at the previous check (the policy holds no
 //                       task that still needs a decision), and
 //       heartbeats unchanged (the BPF timer did not have to wake the thread:
 //                       it does so when the thread has not run for 1 s, and a
@@ -22,9 +22,9 @@
 // task waits for it or the heartbeat fires.
 //
 // Counters start from zero with each attach. The gate starts from an
-// all-zero baseline, so the first check compares against a fresh loop; call
-// reset() when the daemon reattaches (a counter that went backwards is also
-// taken as a reattach).
+// all-zero baseline, so the first check compares against a fresh loop: the
+// daemon makes a new gate for each attach (a counter that went backwards is
+// also taken as a reattach).
 #pragma once
 
 #include <cstdint>
@@ -36,7 +36,7 @@ namespace rustland::systemd {
 struct ProgressSample {
     std::uint64_t rounds = 0;      // dispatcher::LoopCounters::rounds
     std::uint64_t nr_queued = 0;   // dispatcher::KernelCounters::nr_queued
-    std::uint64_t nr_waiting = 0;  // dispatcher::LoopCounters::nr_waiting
+    std::uint64_t nr_scheduled = 0;  // dispatcher::LoopCounters::nr_scheduled
     std::uint64_t heartbeats = 0;  // dispatcher::KernelCounters::heartbeats
 };
 
@@ -58,10 +58,6 @@ class WatchdogGate {
 public:
     // Judges `now` against the previous sample, then keeps `now` as the new one.
     GateVerdict check(const ProgressSample& now);
-
-    // Forgets the previous sample: the next check compares against zeros
-    // (the counters of a freshly attached scheduler).
-    void reset();
 
     std::uint32_t stalled_checks() const { return stalled_checks_; }
 

@@ -241,7 +241,7 @@ private:
 
     void check_counts() const {
         const policy::Counters c = policy_.counters();
-        if (policy_.nr_waiting() != waiting_.size() || c.nr_waiting != waiting_.size())
+        if (policy_.nr_scheduled() != waiting_.size() || c.nr_scheduled != waiting_.size())
             fail("the policy's waiting count is not the model's");
         if (c.nr_tasks > capacity_)
             fail("more tasks known than the capacity");

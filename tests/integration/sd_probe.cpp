@@ -206,7 +206,7 @@ int main() {
             spdlog::info("probe: SIGHUP: reloading");
             notifier.reloading();
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            notifier.ready_again(summary + ", reloaded");
+            notifier.ready(summary + ", reloaded");
             break;
         case SIGUSR1:
             spdlog::warn("probe: SIGUSR1: pretending the scheduling thread is stuck (no more WATCHDOG=1)");

@@ -133,7 +133,7 @@ TEST(Starvation, LongWaiterGoesNextAfterTheLimit) {
     EXPECT_EQ(pop_next(s).pid, 1);
     EXPECT_EQ(s.counters().nr_starved, 1u);
     EXPECT_EQ(pop_next(s).pid, pid);
-    EXPECT_EQ(s.nr_waiting(), 0u);
+    EXPECT_EQ(s.nr_scheduled(), 0u);
 }
 
 TEST(Starvation, OldestWaiterFirstAmongStarved) {
@@ -520,7 +520,7 @@ TEST(Records, DuplicateUpdatesTheWaitingEntry) {
     s.enqueue({.pid = 1, .exec_runtime = 0, .enq_cnt = 1}, 0);
     s.enqueue({.pid = 2, .exec_runtime = 1 * kMs, .enq_cnt = 7}, 0);
     s.enqueue({.pid = 1, .exec_runtime = 2 * kMs, .enq_cnt = 2}, 0);  // now later than pid 2
-    EXPECT_EQ(s.nr_waiting(), 2U);
+    EXPECT_EQ(s.nr_scheduled(), 2U);
     EXPECT_EQ(s.counters().nr_requeued, 1U);
     const Decision a = pop_next(s);
     const Decision b = pop_next(s);
@@ -538,7 +538,7 @@ TEST(Records, ExitingWaitingTaskIsRemoved) {
         s.enqueue({.pid = pid}, 0);
     s.enqueue({.pid = 2, .exiting = true}, 0);
     const Counters c = s.counters();
-    EXPECT_EQ(c.nr_waiting, 2U);
+    EXPECT_EQ(c.nr_scheduled, 2U);
     EXPECT_EQ(c.nr_tasks, 2U);
     EXPECT_EQ(drain(s), (std::vector<std::int32_t>{1, 3}));
 }
@@ -551,7 +551,7 @@ TEST(Records, ExitingIdleTaskIsForgotten) {
     s.enqueue({.pid = 1, .exiting = true}, 0);
     s.enqueue({.pid = 9, .exiting = true}, 0);  // unknown: nothing to do
     EXPECT_EQ(s.counters().nr_tasks, 0U);
-    EXPECT_EQ(s.nr_waiting(), 0U);
+    EXPECT_EQ(s.nr_scheduled(), 0U);
     // The pid comes back as a new task: charged its whole (small) sum again.
     s.enqueue({.pid = 1, .sum_exec_runtime = 4 * kMs}, 0);
     EXPECT_EQ(pop_next(s).vtime, 8 * kMs);
@@ -607,7 +607,7 @@ TEST(Capacity, OldestIdleStateIsReclaimedThenRecordsAreDropped) {
     EXPECT_EQ(first.vtime, 2 * kMs);  // new: starts at the clock
     EXPECT_EQ(second.pid, 2);
     EXPECT_EQ(second.vtime, 2 * kMs);  // kept its state: nothing new to charge
-    EXPECT_EQ(s.nr_waiting(), 0U);
+    EXPECT_EQ(s.nr_scheduled(), 0U);
 }
 
 TEST(Capacity, IdleStateStaysReclaimableAfterNewPids) {

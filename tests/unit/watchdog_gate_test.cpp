@@ -5,9 +5,9 @@
 namespace rustland::systemd {
 namespace {
 
-ProgressSample sample(std::uint64_t rounds, std::uint64_t nr_queued = 0, std::uint64_t nr_waiting = 0,
+ProgressSample sample(std::uint64_t rounds, std::uint64_t nr_queued = 0, std::uint64_t nr_scheduled = 0,
                       std::uint64_t heartbeats = 0) {
-    return ProgressSample{rounds, nr_queued, nr_waiting, heartbeats};
+    return ProgressSample{rounds, nr_queued, nr_scheduled, heartbeats};
 }
 
 TEST(WatchdogGate, PingsWhileTheLoopTurns) {
@@ -75,9 +75,9 @@ TEST(WatchdogGate, WorkAtThePreviousCheckIsNotIdleNow) {
     gate.check(sample(100, 2, 0));
     EXPECT_FALSE(gate.check(sample(100, 0, 0)).ping);
 
-    gate.reset();
-    gate.check(sample(100, 0, 5));
-    EXPECT_FALSE(gate.check(sample(100, 0, 0)).ping);
+    WatchdogGate other;
+    other.check(sample(100, 0, 5));
+    EXPECT_FALSE(other.check(sample(100, 0, 0)).ping);
 }
 
 TEST(WatchdogGate, TwoUnansweredHeartbeatsStopThePings) {
@@ -125,26 +125,21 @@ TEST(WatchdogGate, StalledThenDrainedWithoutTurningNeedsAnIdleInterval) {
     EXPECT_EQ(v.reason, GateReason::Idle);
 }
 
-TEST(WatchdogGate, ResetComparesAgainstFreshCounters) {
-    WatchdogGate gate;
-    gate.check(sample(5000, 0, 0, 30));
-    EXPECT_FALSE(gate.check(sample(5000, 4, 0, 30)).ping);
-    gate.reset();
-    EXPECT_EQ(gate.stalled_checks(), 0u);
-    // New attach: the loop has turned 3 times since.
-    auto v = gate.check(sample(3, 4, 0));
+TEST(WatchdogGate, AFreshGateComparesAgainstFreshCounters) {
+    // Each attach gets a new gate: its first check compares against zeros.
+    WatchdogGate turned;
+    auto v = turned.check(sample(3, 4, 0));
     EXPECT_TRUE(v.ping);
     EXPECT_EQ(v.reason, GateReason::Progress);
-    // New attach, loop never turned, records waiting: stalled.
-    gate.reset();
-    v = gate.check(sample(0, 4, 0));
+    WatchdogGate never_turned;
+    v = never_turned.check(sample(0, 4, 0));
     EXPECT_FALSE(v.ping);
 }
 
 TEST(WatchdogGate, CountersGoingBackwardsCountAsAReattach) {
     WatchdogGate gate;
     gate.check(sample(5000, 0, 0, 30));
-    // Reattached without reset(): fresh counters, loop turned twice.
+    // The same gate across a reattach: fresh counters, loop turned twice.
     auto v = gate.check(sample(2, 1, 0, 0));
     EXPECT_TRUE(v.ping);
     EXPECT_EQ(v.reason, GateReason::Progress);

@@ -79,11 +79,11 @@ sleep 1.5
 assert_eq "still enabled after the load" enabled "$(sched_ext_state)"
 assert_eq "no sched_ext error in dmesg" "" "$(scx_errors)"
 tail -n 3 "$LOG"
-params=$(last_stat params)
-assert_match "the policy published task parameters (params=$params)" '^[1-9][0-9]*$' "$params"
-kernel=$(last_stat kernel)
-assert_match "BPF scheduled tasks itself (kernel=$kernel)" '^[1-9][0-9]*$' "$kernel"
-assert_eq "no decision waited in user space (default mode)" 0 "$(last_stat user)"
+params=$(last_stat param_updates)
+assert_match "the policy published task parameters (param_updates=$params)" '^[1-9][0-9]*$' "$params"
+kernel=$(last_stat kernel_dispatches)
+assert_match "BPF scheduled tasks itself (kernel_dispatches=$kernel)" '^[1-9][0-9]*$' "$kernel"
+assert_eq "no decision waited in user space (default mode)" 0 "$(last_stat user_dispatches)"
 assert_eq "no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
 
 # --- Clean detach on SIGINT and SIGTERM --------------------------------------
@@ -118,8 +118,8 @@ assert_match "a SCHED_EXT task is scheduled by rustland" 'ext\.enabled +: +1' \
 	"$(grep 'ext.enabled' /proc/$ext/sched)"
 wait "$ext"
 sleep 1.5
-kernel=$(last_stat kernel)
-assert_match "partial mode: BPF scheduled the SCHED_EXT tasks (kernel=$kernel)" '^[1-9][0-9]*$' "$kernel"
+kernel=$(last_stat kernel_dispatches)
+assert_match "partial mode: BPF scheduled the SCHED_EXT tasks (kernel_dispatches=$kernel)" '^[1-9][0-9]*$' "$kernel"
 kill "$fair"
 stop_rustland INT
 assert_eq "partial mode: clean exit" 0 "$RL_RC"
@@ -131,8 +131,8 @@ assert_eq "full-user mode: hackbench completed" 0 "$?"
 stress-ng --cpu 3 --timeout 3s --quiet
 sleep 1.5
 assert_eq "full-user mode: still enabled after the load" enabled "$(sched_ext_state)"
-user=$(last_stat user)
-assert_match "full-user mode: user-space dispatches happened (user=$user)" '^[1-9][0-9]*$' "$user"
+user=$(last_stat user_dispatches)
+assert_match "full-user mode: user-space dispatches happened (user_dispatches=$user)" '^[1-9][0-9]*$' "$user"
 assert_eq "full-user mode: no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
 stop_rustland INT
 assert_eq "full-user mode: clean exit" 0 "$RL_RC"

@@ -74,8 +74,8 @@ stats=$(grep 'stats:' "$LOG" | tail -n 1)
 log "last stats line: $stats"
 faults=$(max_stat "$LOG" page_faults)
 assert_eq "no page fault in the scheduling thread in any stats line (max page_faults=$faults)" 0 "$faults"
-kernel=$(stat_of "$LOG" kernel)
-assert_match "BPF placed tasks (kernel=$kernel)" '^[1-9][0-9]*$' "$kernel"
+kernel=$(stat_of "$LOG" kernel_dispatches)
+assert_match "BPF placed tasks (kernel_dispatches=$kernel)" '^[1-9][0-9]*$' "$kernel"
 
 # --- RSS flat after the warm-up ------------------------------------------------
 log "RSS samples (s kB): $(awk '{ printf "%s:%s ", $1, $2 }' "$SAMPLES")"
