@@ -14,10 +14,6 @@
 
 namespace rustland::cli {
 
-// The daemon still names the exit codes cli::kExit*; this goes once it
-// includes common/exit_codes.h itself.
-using enum rustland::ExitCode;
-
 struct Options {
     config::Settings settings;          // command-line values (defaults elsewhere)
     std::set<std::string> given;        // keys set on the command line, "section.key"

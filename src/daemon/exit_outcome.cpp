@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cli/options.h"
+#include "common/exit_codes.h"
 #include "systemd/logging.h"
 
 namespace rustland::daemon {
@@ -28,13 +28,13 @@ Outcome report_end(const dispatcher::ExitInfo& info, ControlPlane& control, syst
 int exit_code_of(dispatcher::Error::Kind kind) {
     switch (kind) {
     case dispatcher::Error::Kind::NoSchedExt:
-        return cli::kExitNoSchedExt;
+        return kExitNoSchedExt;
     case dispatcher::Error::Kind::Busy:
-        return cli::kExitBusy;
+        return kExitBusy;
     case dispatcher::Error::Kind::Failure:
         break;
     }
-    return cli::kExitFailure;
+    return kExitFailure;
 }
 
 }  // namespace rustland::daemon

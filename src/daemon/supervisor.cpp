@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/exit_codes.h"
 #include "common/unique_fd.h"
 #include "daemon/control_plane.h"
 #include "daemon/ejection_budget.h"
@@ -82,7 +83,7 @@ int supervise(const ConfigSource& source, config::Settings settings, int signal_
         switch (session.run()) {
         case Outcome::Stopped:
             spdlog::info("scx-rustland detached; tasks are back on the fair class");
-            return cli::kExitOk;
+            return kExitOk;
         case Outcome::Restart:
             continue;
         case Outcome::Reattach:
@@ -93,13 +94,13 @@ int supervise(const ConfigSource& source, config::Settings settings, int signal_
             if (!delay) {
                 spdlog::error("The kernel ejected the scheduler {} times within a minute: giving up",
                               ejections.recent());
-                return cli::kExitFailure;
+                return kExitFailure;
             }
             spdlog::warn("Reattaching in {} ms",
                          std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count());
             if (!wait_before_reattach(signal_fd, *delay, source, settings)) {
                 notifier.stopping("Stopped while waiting to reattach");
-                return cli::kExitOk;
+                return kExitOk;
             }
             break;
         }

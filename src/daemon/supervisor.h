@@ -7,7 +7,6 @@
 #include <set>
 #include <string>
 
-#include "cli/options.h"
 #include "config/config.h"
 
 namespace rustland::daemon {
@@ -25,7 +24,7 @@ struct ConfigSource {
 };
 
 // Runs the scheduler with `settings` until a signal or a fatal ejection;
-// SIGHUP reloads from `source`. Returns the process exit code (cli::ExitCode).
+// SIGHUP reloads from `source`. Returns the process exit code (rustland::ExitCode).
 int run(const ConfigSource& source, config::Settings settings);
 
 }  // namespace rustland::daemon
