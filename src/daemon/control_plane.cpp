@@ -1,16 +1,10 @@
 #include "daemon/control_plane.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <utility>
 
 #include <sdbus-c++/IConnection.h>
 #include <sdbus-c++/Error.h>
 #include <spdlog/spdlog.h>
-
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
-#include <utility>
 
 #include "service/target.h"
 
@@ -36,29 +30,6 @@ std::vector<service::HoldSink::Entry> HeldProcesses::MapSink::entries() const {
     for (const auto& [key, hint] : map_.entries())
         entries.push_back({key, hint.held_tgid});
     return entries;
-}
-
-ReloadRequests::ReloadRequests() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (fd_ < 0)
-        throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-}
-
-ReloadRequests::~ReloadRequests() { close(fd_); }
-
-void ReloadRequests::reload(Done done) {
-    {
-        std::lock_guard lock(mutex_);
-        pending_.push_back(std::move(done));
-    }
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = write(fd_, &one, sizeof(one));
-}
-
-std::vector<ReloadRequests::Done> ReloadRequests::take() {
-    std::uint64_t count = 0;
-    [[maybe_unused]] auto n = read(fd_, &count, sizeof(count));
-    std::lock_guard lock(mutex_);
-    return std::exchange(pending_, {});
 }
 
 service::Limits service_limits(const config::Settings& settings) {

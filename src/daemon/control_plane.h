@@ -11,11 +11,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/event_queue.h"
 #include "config/settings.h"
 #include "dispatcher/latency_hints.h"
 #include "service/hold_registry.h"
@@ -59,20 +59,14 @@ private:
 class ReloadRequests final : public service::Admin {
 public:
     using Done = std::function<void(std::string problems)>;
-    ReloadRequests();
-    ~ReloadRequests();
-    ReloadRequests(const ReloadRequests&) = delete;
-    ReloadRequests& operator=(const ReloadRequests&) = delete;
 
-    void reload(Done done) override;
+    void reload(Done done) override { pending_.post(std::move(done)); }
     // Readable when requests are waiting.
-    int fd() const { return fd_; }
-    std::vector<Done> take();
+    int fd() const { return pending_.fd(); }
+    std::vector<Done> take() { return pending_.take(); }
 
 private:
-    int fd_;
-    std::mutex mutex_;
-    std::vector<Done> pending_;
+    EventQueue<Done> pending_;
 };
 
 // The service's limits for these settings: the [dbus] keys; the other

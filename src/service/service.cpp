@@ -1,7 +1,6 @@
 #include "service/service.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -10,7 +9,6 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <numeric>
@@ -26,6 +24,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <sdbus_compat.h>
 
+#include "common/event_queue.h"
 #include "common/stack_thread.h"
 #include "rustland1_adaptor.h"
 #include "service/authorization.h"
@@ -126,49 +125,8 @@ auto guarded(const char* what, Handler&& handler) -> decltype(handler()) {
 // Work posted to the service thread from other threads. Shared so that late
 // callers (an Admin finishing a reload after stop()) find it closed instead
 // of freed.
-class Mailbox {
-public:
-    using Task = std::function<void()>;
-
-    Mailbox() : event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-        if (!event_)
-            throw std::system_error(errno, std::generic_category(), "eventfd");
-    }
-
-    // False (and the task dropped) once closed.
-    bool post(Task task) {
-        std::lock_guard lock(mutex_);
-        if (closed_)
-            return false;
-        tasks_.push_back(std::move(task));
-        const std::uint64_t one = 1;
-        // Cannot fail short of a counter overflow, which would itself wake the loop.
-        [[maybe_unused]] const auto written = ::write(event_.get(), &one, sizeof(one));
-        return true;
-    }
-
-    std::deque<Task> take() {
-        std::uint64_t count;
-        [[maybe_unused]] const auto drained = ::read(event_.get(), &count, sizeof(count));
-        std::lock_guard lock(mutex_);
-        return std::exchange(tasks_, {});
-    }
-
-    void close() {
-        std::deque<Task> dropped;
-        std::lock_guard lock(mutex_);
-        closed_ = true;
-        dropped.swap(tasks_);
-    }
-
-    int fd() const { return event_.get(); }
-
-private:
-    UniqueFd event_;
-    std::mutex mutex_;
-    std::deque<Task> tasks_;
-    bool closed_ = false;
-};
+using Task = std::function<void()>;
+using Mailbox = EventQueue<Task>;
 
 struct Caller {
     std::string sender;  // unique bus name
@@ -721,7 +679,7 @@ struct Service::Impl {
         server.reset();  // before the connection it is registered on (if run() did not)
     }
 
-    void post(Mailbox::Task task) { mailbox->post(std::move(task)); }
+    void post(Task task) { mailbox->post(std::move(task)); }
 
     void run();
     void run_tasks();
