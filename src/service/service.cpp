@@ -37,7 +37,7 @@ namespace {
 
 constexpr const char* kBusName = "org.scx.Rustland1";
 constexpr const char* kObjectPath = "/org/scx/Rustland1";
-constexpr const char* kInterface = "org.scx.Rustland1";
+constexpr const char* kInterface = org::scx::Rustland1_adaptor::INTERFACE_NAME;
 constexpr const char* kReloadAction = "org.scx.rustland.reload";
 constexpr const char* kDbusName = "org.freedesktop.DBus";
 constexpr const char* kPolkitName = "org.freedesktop.PolicyKit1";
