@@ -1,5 +1,5 @@
-// Everything the daemon does besides scheduling: the D-Bus service, the set
-// of held processes written into each attach's BPF map, reload requests that
+// Everything the daemon does besides scheduling: the D-Bus service, the
+// held processes written into each attach's BPF map, reload requests that
 // arrive over D-Bus, and the counters and state the service publishes.
 // Lives across attach cycles; used by the supervisor thread only, except for
 // what the service thread calls (HeldProcesses, ReloadRequests).
@@ -11,66 +11,63 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "common/unique_fd.h"
+#include "common/event_queue.h"
 #include "config/settings.h"
 #include "daemon/telemetry.h"
 #include "dispatcher/latency_hints.h"
+#include "service/hold_registry.h"
 #include "service/service.h"
 
 namespace rustland::daemon {
 
-// The held processes, written into whichever BPF map is current (none
-// between two attaches: a new map gets all of them before it attaches).
-//
-// A held process is known by its pidfd: a new map gets only processes that
-// are still alive, never a successor that reused a pid. Direct holds come
-// first in a full map: the children's entries (added by the dispatcher) of
-// the uid with the most of them make room, so one user's fork storm cannot
-// block another user's or root's hold.
-class HeldProcesses final : public service::LatencyHints {
+// The held processes (the service's hold registry) and the BPF map of the
+// current attach as their sink: none between two attaches, and a new map
+// gets every held process still alive before it attaches. The service
+// thread holds and releases; the supervisor thread binds and unbinds.
+class HeldProcesses {
 public:
-    bool mark(pid_t tgid, int pidfd, uid_t holder) override;
-    void unmark(pid_t tgid) override;
+    HeldProcesses();
+    ~HeldProcesses();
+    HeldProcesses(const HeldProcesses&) = delete;
+    HeldProcesses& operator=(const HeldProcesses&) = delete;
+
+    service::HoldRegistry& registry() { return registry_; }
     void bind(int map_fd);
     void unbind();
 
 private:
-    struct Held {
-        UniqueFd pidfd;
-        uid_t holder;
-    };
-    // Deletes inherited entries of the uid with the most; false if none.
-    bool make_room();
+    class MapSink final : public service::HoldSink {
+    public:
+        explicit MapSink(int map_fd) : map_(map_fd) {}
+        bool hold(pid_t tgid, uid_t holder) override { return map_.hold(tgid, holder); }
+        void release(pid_t tgid) override { map_.release(tgid); }
+        void forget(pid_t key) override { map_.forget(key); }
+        std::vector<Entry> entries() const override;
 
-    std::mutex mutex_;
-    std::map<pid_t, Held> held_;
-    std::optional<dispatcher::LatencyHintsMap> map_;
+    private:
+        dispatcher::LatencyHintsMap map_;
+    };
+
+    service::HoldRegistry registry_;
+    std::optional<MapSink> map_;  // the supervisor thread's; the registry uses it while bound
 };
 
 // Reload requests from D-Bus, answered by the supervisor thread.
 class ReloadRequests final : public service::Admin {
 public:
     using Done = std::function<void(std::string problems)>;
-    ReloadRequests();
-    ~ReloadRequests();
-    ReloadRequests(const ReloadRequests&) = delete;
-    ReloadRequests& operator=(const ReloadRequests&) = delete;
 
-    void reload(Done done) override;
+    void reload(Done done) override { pending_.post(std::move(done)); }
     // Readable when requests are waiting.
-    int fd() const { return fd_; }
-    std::vector<Done> take();
+    int fd() const { return pending_.fd(); }
+    std::vector<Done> take() { return pending_.take(); }
 
 private:
-    int fd_;
-    std::mutex mutex_;
-    std::vector<Done> pending_;
+    EventQueue<Done> pending_;
 };
 
 // The service's limits for these settings: the [dbus] keys; the other

@@ -14,7 +14,7 @@ bool LatencyHintsMap::hold(pid_t tgid, uid_t holder) {
 
 void LatencyHintsMap::release(pid_t tgid) {
     // The held process first: from then on its new children inherit
-    // nothing, and only children of children already marked can still be
+    // nothing, and only children of children already in the map can still be
     // added, which the next walk finds. Collect before deleting: deleting
     // while walking with get_next_key can restart the walk.
     forget(tgid);

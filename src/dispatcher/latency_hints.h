@@ -1,5 +1,6 @@
-// The dispatcher's tgid -> latency hint map, seen from user space. Entries
-// for held processes are written here; the dispatcher adds their children.
+// The dispatcher's tgid -> latency hint map, seen from user space: the sink
+// of the daemon's held processes. Entries for held processes are written
+// here; the dispatcher adds their children.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +17,7 @@ class LatencyHintsMap {
 public:
     explicit LatencyHintsMap(int map_fd) : fd_(map_fd) {}
 
-    // Marks the process latency-critical. False if the map is full.
+    // Holds the process: latency-critical. False if the map is full.
     bool hold(pid_t tgid, uid_t holder);
     // Removes the process and every child process that inherited its hint,
     // including children the dispatcher adds while this runs.

@@ -1,7 +1,6 @@
 #include "service/service.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -10,7 +9,6 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <numeric>
@@ -26,6 +24,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <sdbus_compat.h>
 
+#include "common/event_queue.h"
 #include "common/stack_thread.h"
 #include "rustland1_adaptor.h"
 #include "service/authorization.h"
@@ -38,7 +37,7 @@ namespace {
 
 constexpr const char* kBusName = "org.scx.Rustland1";
 constexpr const char* kObjectPath = "/org/scx/Rustland1";
-constexpr const char* kInterface = "org.scx.Rustland1";
+constexpr const char* kInterface = org::scx::Rustland1_adaptor::INTERFACE_NAME;
 constexpr const char* kReloadAction = "org.scx.rustland.reload";
 constexpr const char* kDbusName = "org.freedesktop.DBus";
 constexpr const char* kPolkitName = "org.freedesktop.PolicyKit1";
@@ -126,49 +125,8 @@ auto guarded(const char* what, Handler&& handler) -> decltype(handler()) {
 // Work posted to the service thread from other threads. Shared so that late
 // callers (an Admin finishing a reload after stop()) find it closed instead
 // of freed.
-class Mailbox {
-public:
-    using Task = std::function<void()>;
-
-    Mailbox() : event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-        if (!event_)
-            throw std::system_error(errno, std::generic_category(), "eventfd");
-    }
-
-    // False (and the task dropped) once closed.
-    bool post(Task task) {
-        std::lock_guard lock(mutex_);
-        if (closed_)
-            return false;
-        tasks_.push_back(std::move(task));
-        const std::uint64_t one = 1;
-        // Cannot fail short of a counter overflow, which would itself wake the loop.
-        [[maybe_unused]] const auto written = ::write(event_.get(), &one, sizeof(one));
-        return true;
-    }
-
-    std::deque<Task> take() {
-        std::uint64_t count;
-        [[maybe_unused]] const auto drained = ::read(event_.get(), &count, sizeof(count));
-        std::lock_guard lock(mutex_);
-        return std::exchange(tasks_, {});
-    }
-
-    void close() {
-        std::deque<Task> dropped;
-        std::lock_guard lock(mutex_);
-        closed_ = true;
-        dropped.swap(tasks_);
-    }
-
-    int fd() const { return event_.get(); }
-
-private:
-    UniqueFd event_;
-    std::mutex mutex_;
-    std::deque<Task> tasks_;
-    bool closed_ = false;
-};
+using Task = std::function<void()>;
+using Mailbox = EventQueue<Task>;
 
 struct Caller {
     std::string sender;  // unique bus name
@@ -211,11 +169,11 @@ std::int64_t realtime_usec() {
 // has run.
 class Server final : public sdbus::AdaptorInterfaces<org::scx::Rustland1_adaptor> {
 public:
-    Server(sdbus::IConnection& bus, const Limits& limits, LatencyHints& hints, Admin& admin,
+    Server(sdbus::IConnection& bus, const Limits& limits, HoldRegistry& held, Admin& admin,
            std::shared_ptr<Mailbox> mailbox)
         : AdaptorInterfaces(bus, sdbus::ObjectPath{kObjectPath}),
           bus_(bus),
-          hints_(hints),
+          held_(held),
           admin_(admin),
           mailbox_(std::move(mailbox)),
           authorizer_(limits),
@@ -245,9 +203,9 @@ public:
 
     // pidfds of held processes, with their tgids, for the event loop.
     void watched_pidfds(std::vector<pollfd>& fds, std::vector<pid_t>& tgids) const {
-        for (const auto& [tgid, target] : targets_) {
-            fds.push_back({target.pidfd.get(), POLLIN, 0});
-            tgids.push_back(tgid);
+        for (const auto& process : held_.held()) {
+            fds.push_back({process.pidfd, POLLIN, 0});
+            tgids.push_back(process.tgid);
         }
     }
 
@@ -297,10 +255,9 @@ public:
             return std::nullopt;
         if (now < next_credentials_check_)
             return next_credentials_check_;
-        for (auto it = targets_.begin(); it != targets_.end();) {
-            const pid_t tgid = it->first;
-            const int pidfd = it->second.pidfd.get();
-            ++it;  // ending the holds below may erase this target
+        // A copy: ending the holds below may release a process.
+        for (const auto& process : held_.held()) {
+            const pid_t tgid = process.tgid;
             std::optional<ProcessUids> uids;
             try {
                 uids = current_uids(tgid);
@@ -309,7 +266,7 @@ public:
                 continue;
             }
             // Gone, or /proc showed a successor: the pidfd ends the holds.
-            if (!uids || rustland::service::process_exited(pidfd))
+            if (!uids || held_.exited(tgid))
                 continue;
             end_holds_of_target_if(tgid, "credentials-changed", [&](const HoldEntry& hold) {
                 return !Authorizer::may_keep_hold(hold.uid, *uids);
@@ -320,11 +277,6 @@ public:
     }
 
 private:
-    struct WatchedTarget {
-        UniqueFd pidfd;
-        unsigned holds;
-    };
-
     // --- org.scx.Rustland1 methods ---
 
     std::uint64_t Hold(const sdbus::UnixFd& pidfd, const std::string& app_id, const std::string& reason,
@@ -444,7 +396,7 @@ private:
                                {static_cast<unsigned>(of_caller), static_cast<unsigned>(holds_.size())},
                                Clock::now());
         const pid_t tgid = target.tgid;
-        watch_target(std::move(target), caller.uid);
+        hold_process(std::move(target), caller.uid);
 
         std::uint64_t cookie = random_cookie();
         while (holds_.contains(cookie))
@@ -466,38 +418,26 @@ private:
         return cookie;
     }
 
-    // Counts a hold on the target's process; the first one marks it.
-    void watch_target(Target target, uid_t holder) {
-        auto found = targets_.find(target.tgid);
+    // Counts a hold on the target's process; the registry writes the first
+    // one to the scheduler's map.
+    void hold_process(Target target, uid_t holder) {
         // A pid reused before we saw the old process's exit: end those holds first.
-        if (found != targets_.end() && rustland::service::process_exited(found->second.pidfd.get())) {
+        if (held_.exited(target.tgid))
             end_holds_of_target(target.tgid, "process-exited");
-            found = targets_.end();
+        switch (held_.hold(target.tgid, std::move(target.pidfd), holder)) {
+        case HoldRegistry::Outcome::Held:
+            return;
+        case HoldRegistry::Outcome::SinkFull:
+            throw Refusal(ErrorCode::LimitExceeded, "the scheduler's map of latency-critical processes is full");
+        case HoldRegistry::Outcome::Exited:
+            throw Refusal(ErrorCode::NoSuchProcess, fmt::format("process {} exited while being held", target.tgid));
         }
-        if (found == targets_.end()) {
-            if (!hints_.mark(target.tgid, target.pidfd.get(), holder))
-                throw Refusal(ErrorCode::LimitExceeded,
-                              "the scheduler's map of latency-critical processes is full");
-            // Exited since it was resolved: its pid may already be another
-            // process's, which must not stay marked.
-            if (rustland::service::process_exited(target.pidfd.get())) {
-                hints_.unmark(target.tgid);
-                throw Refusal(ErrorCode::NoSuchProcess,
-                              fmt::format("process {} exited while being held", target.tgid));
-            }
-            found = targets_.emplace(target.tgid, WatchedTarget{std::move(target.pidfd), 0}).first;
-        }
-        ++found->second.holds;
     }
 
     void remove_hold(std::map<std::uint64_t, HoldEntry>::iterator found, const std::string& why) {
         const HoldEntry hold = std::move(found->second);
         holds_.erase(found);
-        const auto target = targets_.find(hold.tgid);
-        if (target != targets_.end() && --target->second.holds == 0) {
-            hints_.unmark(hold.tgid);
-            targets_.erase(target);
-        }
+        held_.release(hold.tgid);
         spdlog::debug("D-Bus: hold {} on process {} ended: {}", hold.cookie, hold.tgid, why);
         emit_signal([&] { emitHoldRemoved(hold.cookie, why); });
         emit_properties_changed({"Holds"});
@@ -702,7 +642,7 @@ private:
     }
 
     sdbus::IConnection& bus_;
-    LatencyHints& hints_;
+    HoldRegistry& held_;
     Admin& admin_;
     std::shared_ptr<Mailbox> mailbox_;
     Authorizer authorizer_;
@@ -713,7 +653,6 @@ private:
     std::optional<Clock::time_point> last_counters_signal_;
 
     std::map<std::uint64_t, HoldEntry> holds_;
-    std::map<pid_t, WatchedTarget> targets_;
     std::unordered_map<std::string, Caller> callers_;  // by unique name, until it leaves
     std::map<uid_t, unsigned> pending_authorizations_;  // Reloads waiting for polkit, per uid
     std::map<std::uint64_t, std::shared_ptr<sdbus::Result<>>> pending_reloads_;  // waiting for the daemon
@@ -730,17 +669,17 @@ private:
 };
 
 struct Service::Impl {
-    Impl(std::unique_ptr<sdbus::IConnection> connection, const Limits& limits, LatencyHints& hints, Admin& admin)
+    Impl(std::unique_ptr<sdbus::IConnection> connection, const Limits& limits, HoldRegistry& held, Admin& admin)
         : bus(std::move(connection)),
           mailbox(std::make_shared<Mailbox>()),
-          server(std::make_unique<Server>(*bus, limits, hints, admin, mailbox)) {}
+          server(std::make_unique<Server>(*bus, limits, held, admin, mailbox)) {}
 
     ~Impl() {
         mailbox->close();
         server.reset();  // before the connection it is registered on (if run() did not)
     }
 
-    void post(Mailbox::Task task) { mailbox->post(std::move(task)); }
+    void post(Task task) { mailbox->post(std::move(task)); }
 
     void run();
     void run_tasks();
@@ -834,8 +773,8 @@ void Service::Impl::run() {
     bus.reset();
 }
 
-Service::Service(std::unique_ptr<sdbus::IConnection> bus, const Limits& limits, LatencyHints& hints, Admin& admin)
-    : impl_(std::make_unique<Impl>(std::move(bus), limits, hints, admin)) {}
+Service::Service(std::unique_ptr<sdbus::IConnection> bus, const Limits& limits, HoldRegistry& held, Admin& admin)
+    : impl_(std::make_unique<Impl>(std::move(bus), limits, held, admin)) {}
 
 Service::~Service() { stop(); }
 

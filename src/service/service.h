@@ -12,26 +12,13 @@
 #include <memory>
 #include <string>
 
+#include "service/hold_registry.h"
+
 namespace sdbus {
 class IConnection;
 }
 
 namespace rustland::service {
-
-// Where holds take effect: the dispatcher's tgid -> latency class map. The
-// service counts holds per tgid and calls mark() on the first, unmark() after
-// the last. Called from the service thread.
-class LatencyHints {
-public:
-    // False if the map is full: the hold is refused with LimitExceeded.
-    // `pidfd` (borrowed) is the process's identity, `holder` the uid the
-    // hold was granted to (0: root).
-    virtual bool mark(pid_t tgid, int pidfd, uid_t holder) = 0;
-    virtual void unmark(pid_t tgid) = 0;
-
-protected:
-    ~LatencyHints() = default;
-};
 
 // Admin actions carried out by the daemon (the supervisor).
 class Admin {
@@ -71,9 +58,9 @@ struct SchedulerState {
 class Service {
 public:
     // `bus` is the connection to serve on (the system bus in production, a
-    // private bus in tests). Does not request the name yet.
-    Service(std::unique_ptr<sdbus::IConnection> bus, const Limits& limits, LatencyHints& hints,
-            Admin& admin);
+    // private bus in tests); `held` is where holds are counted and take
+    // effect, from the service thread. Does not request the name yet.
+    Service(std::unique_ptr<sdbus::IConnection> bus, const Limits& limits, HoldRegistry& held, Admin& admin);
     ~Service();  // stop()s
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;

@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "private_bus.h"
+#include "service/target.h"
 
 namespace rustland::service::testing {
 namespace {
@@ -193,6 +194,7 @@ protected:
         ASSERT_EQ(::geteuid(), 0u) << "the adversarial tests need root: they run a system-like dbus-daemon "
                                       "and switch child processes to other uids";
         bus_.emplace();
+        held_.bind(hints_);
     }
 
     void TearDown() override {
@@ -201,7 +203,7 @@ protected:
     }
 
     void start(const Limits& limits = {}) {
-        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, hints_, admin_);
+        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, held_, admin_);
         service_->start();
     }
 
@@ -213,6 +215,7 @@ protected:
 
     std::optional<PrivateBus> bus_;
     FakeHints hints_;
+    HoldRegistry held_{process_exited};
     FakeAdmin admin_{};
     std::unique_ptr<Service> service_;
 };
@@ -277,7 +280,7 @@ TEST_F(HostileClients, AKilledHeldProcessIsUnmarkedPromptlyDuringACallFlood) {
     const auto ended = std::find_if(events.begin(), events.end(), removed(cookie, "process-exited"))->at;
     print_figure("killed held process to HoldRemoved during a Release flood", ended - killed);
     EXPECT_LT(ended - killed, kPromptly);
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
 }
 
 TEST_F(HostileClients, StopFinishesPromptlyDuringACallFlood) {
@@ -399,7 +402,7 @@ TEST_F(HostileClients, AProcessThatCanSwitchToRootCannotBeHeldByAUser) {
     ::kill(target, SIGKILL);
     ::waitpid(target, nullptr, 0);
     EXPECT_EQ(result, err("PermissionDenied"));
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
 }
 
 // A copy of sleep(1) that runs as root whoever starts it.
@@ -456,7 +459,7 @@ TEST_F(HostileClients, AHeldProcessThatBecomesRootLosesItsHold) {
         return out;
     });
     EXPECT_EQ(result, "hold:ok ended");
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
 }
 
 // --- 7: cookies ---
@@ -507,7 +510,7 @@ TEST_F(HostileClients, HoldsOfManyCallersDoNotCostTheServiceAMatchRuleEach) {
     callers.clear();
     EXPECT_TRUE(observer.wait_for([](const Client::Event& event) { return event.detail == "client-disconnected"; },
                                   20));
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
 }
 
 // --- 9: callers that leave right after calling ---
@@ -606,7 +609,7 @@ TEST_F(HostileClients, OutOfFileDescriptorsIsNotReportedAsAMissingProcess) {
     ::close(go[0]);
     ::waitpid(caller, nullptr, 0);
     EXPECT_EQ(result, err("LimitExceeded"));
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
 }
 
 // --- 11: what other users see ---

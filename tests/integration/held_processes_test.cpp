@@ -1,4 +1,5 @@
-// HeldProcesses and LatencyHintsMap against a real BPF hash map with the
+// The hold registry bound by HeldProcesses to a LatencyHintsMap, against a
+// real BPF hash map with the
 // dispatcher's key and value layout (creating one needs root or CAP_BPF, not
 // sched_ext). The dispatcher's own writes (children inheriting a hint) are
 // played by writing entries the way rustland.bpf.c does.
@@ -51,19 +52,24 @@ class HeldProcessesTest : public ::testing::Test {
 protected:
     void SetUp() override {
         ASSERT_GE(map_.fd(), 0) << "creating a BPF map needs root or CAP_BPF: " << std::strerror(errno);
-        ASSERT_TRUE(alive_) << "pidfd_open: " << std::strerror(errno);
+        ASSERT_TRUE(pidfd_of(::getpid())) << "pidfd_open: " << std::strerror(errno);
     }
+    static UniqueFd pidfd_of(pid_t pid) { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u))); }
+    // The made-up tgids are given this process's identity: one that stays alive.
+    bool hold(pid_t tgid, uid_t holder, UniqueFd identity = pidfd_of(::getpid())) {
+        return held_.registry().hold(tgid, std::move(identity), holder) == service::HoldRegistry::Outcome::Held;
+    }
+    void release(pid_t tgid) { held_.registry().release(tgid); }
+
     BpfMap map_{8};
     daemon::HeldProcesses held_;
-    // The identity passed with the made-up tgids: a process that stays alive.
-    UniqueFd alive_{static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0u))};
 };
 
 using Entries = std::vector<std::pair<pid_t, pid_t>>;
 
-TEST_F(HeldProcessesTest, MarkWritesTheProcessAsItsOwnHolder) {
+TEST_F(HeldProcessesTest, AHoldWritesTheProcessAsItsOwnHolder) {
     held_.bind(map_.fd());
-    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
+    ASSERT_TRUE(hold(100, 1000));
     const auto entries = dispatcher::LatencyHintsMap(map_.fd()).entries();
     ASSERT_EQ(entries.size(), 1u);
     EXPECT_EQ(entries[0].first, 100);
@@ -74,36 +80,36 @@ TEST_F(HeldProcessesTest, MarkWritesTheProcessAsItsOwnHolder) {
 }
 
 TEST_F(HeldProcessesTest, ARebindWritesTheHolderAgain) {
-    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
+    ASSERT_TRUE(hold(100, 1000));
     held_.bind(map_.fd());
     const auto entries = dispatcher::LatencyHintsMap(map_.fd()).entries();
     ASSERT_EQ(entries.size(), 1u);
     EXPECT_EQ(entries[0].second.holder_uid, 1000u);
 }
 
-TEST_F(HeldProcessesTest, UnmarkRemovesTheProcessAndWhatItsChildrenInherited) {
+TEST_F(HeldProcessesTest, AReleaseRemovesTheProcessAndWhatItsChildrenInherited) {
     held_.bind(map_.fd());
-    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
-    ASSERT_TRUE(held_.mark(200, alive_.get(), 1000));
+    ASSERT_TRUE(hold(100, 1000));
+    ASSERT_TRUE(hold(200, 1000));
     map_.inherit(101, 100);
     map_.inherit(102, 100);
     map_.inherit(201, 200);
-    held_.unmark(100);
+    release(100);
     EXPECT_EQ(map_.keys_and_holders(), (Entries{{200, 200}, {201, 200}}));
-    held_.unmark(200);
+    release(200);
     EXPECT_TRUE(map_.keys_and_holders().empty());
 }
 
 TEST_F(HeldProcessesTest, ANewMapGetsEveryHeldProcessAndAnOldOneIsLeftAlone) {
-    ASSERT_TRUE(held_.mark(7, alive_.get(), 1000));  // between two attaches: no map yet
+    ASSERT_TRUE(hold(7, 1000));  // between two attaches: no map yet
     held_.bind(map_.fd());
     EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}}));
     held_.unbind();
-    held_.unmark(7);
+    release(7);
     EXPECT_EQ(map_.keys_and_holders(), (Entries{{7, 7}})) << "an unbound map must not be written";
 
     BpfMap next(8);
-    ASSERT_TRUE(held_.mark(8, alive_.get(), 1000));
+    ASSERT_TRUE(hold(8, 1000));
     held_.bind(next.fd());
     EXPECT_EQ(next.keys_and_holders(), (Entries{{8, 8}}));
 }
@@ -111,10 +117,10 @@ TEST_F(HeldProcessesTest, ANewMapGetsEveryHeldProcessAndAnOldOneIsLeftAlone) {
 TEST_F(HeldProcessesTest, AFullMapRefusesTheHold) {
     held_.bind(map_.fd());
     for (pid_t tgid = 1; tgid <= 8; ++tgid)
-        ASSERT_TRUE(held_.mark(tgid, alive_.get(), 1000));
-    EXPECT_FALSE(held_.mark(9, alive_.get(), 1000));
-    held_.unmark(1);
-    EXPECT_TRUE(held_.mark(9, alive_.get(), 1000));
+        ASSERT_TRUE(hold(tgid, 1000));
+    EXPECT_FALSE(hold(9, 1000));
+    release(1);
+    EXPECT_TRUE(hold(9, 1000));
     BpfMap next(8);
     held_.bind(next.fd());
     EXPECT_EQ(next.keys_and_holders().size(), 8u) << "a refused hold must not be replayed later";
@@ -122,11 +128,11 @@ TEST_F(HeldProcessesTest, AFullMapRefusesTheHold) {
 
 TEST_F(HeldProcessesTest, AForkStormOfOneUserCannotBlockAnotherUsersHold) {
     held_.bind(map_.fd());
-    ASSERT_TRUE(held_.mark(100, alive_.get(), 1000));
+    ASSERT_TRUE(hold(100, 1000));
     for (pid_t child = 101; child <= 107; ++child)
         map_.inherit(child, 100);  // the map is full
-    EXPECT_TRUE(held_.mark(200, alive_.get(), 1001)) << "another user's hold";
-    EXPECT_TRUE(held_.mark(300, alive_.get(), 0)) << "root's hold";
+    EXPECT_TRUE(hold(200, 1001)) << "another user's hold";
+    EXPECT_TRUE(hold(300, 0)) << "root's hold";
     const auto entries = map_.keys_and_holders();
     EXPECT_TRUE(std::count(entries.begin(), entries.end(), std::pair<pid_t, pid_t>{100, 100}))
         << "the storming user's own hold stays";
@@ -141,10 +147,10 @@ TEST_F(HeldProcessesTest, ANewMapGetsNoProcessThatExitedMeanwhile) {
         ::pause();
         ::_exit(0);
     }
-    const UniqueFd identity(static_cast<int>(::syscall(SYS_pidfd_open, child, 0u)));
+    UniqueFd identity = pidfd_of(child);
     ASSERT_TRUE(identity);
-    ASSERT_TRUE(held_.mark(child, identity.get(), 1000));
-    ASSERT_TRUE(held_.mark(7, alive_.get(), 1000));
+    ASSERT_TRUE(hold(child, 1000, std::move(identity)));
+    ASSERT_TRUE(hold(7, 1000));
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);  // its pid is free for another process now
     held_.bind(map_.fd());

@@ -118,45 +118,57 @@ PrivateBus::~PrivateBus() {
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
 
-bool FakeHints::mark(pid_t tgid, int /*pidfd*/, uid_t /*holder*/) {
+bool FakeHints::hold(pid_t tgid, uid_t /*holder*/) {
     std::lock_guard lock(mutex_);
     if (refuse_)
         return false;
-    if (marked_[tgid])
+    if (held_[tgid])
         ++misuses_;
-    marked_[tgid] = true;
-    ++marks_;
+    held_[tgid] = true;
+    ++holds_;
     return true;
 }
 
-void FakeHints::unmark(pid_t tgid) {
+void FakeHints::release(pid_t tgid) {
     std::lock_guard lock(mutex_);
-    if (!marked_[tgid])
+    if (!held_[tgid])
         ++misuses_;
-    marked_[tgid] = false;
-    ++unmarks_;
+    held_[tgid] = false;
+    ++releases_;
 }
 
-void FakeHints::refuse_marks(bool refuse) {
+void FakeHints::forget(pid_t /*key*/) {
+    std::lock_guard lock(mutex_);
+    ++misuses_;
+}
+
+std::vector<HoldSink::Entry> FakeHints::entries() const {
+    std::vector<Entry> entries;
+    for (const pid_t tgid : held())
+        entries.push_back({tgid, tgid});
+    return entries;
+}
+
+void FakeHints::refuse_holds(bool refuse) {
     std::lock_guard lock(mutex_);
     refuse_ = refuse;
 }
 
-unsigned FakeHints::marks() const {
+unsigned FakeHints::holds() const {
     std::lock_guard lock(mutex_);
-    return marks_;
+    return holds_;
 }
 
-unsigned FakeHints::unmarks() const {
+unsigned FakeHints::releases() const {
     std::lock_guard lock(mutex_);
-    return unmarks_;
+    return releases_;
 }
 
-std::vector<pid_t> FakeHints::marked() const {
+std::vector<pid_t> FakeHints::held() const {
     std::lock_guard lock(mutex_);
     std::vector<pid_t> tgids;
-    for (const auto& [tgid, is_marked] : marked_) {
-        if (is_marked)
+    for (const auto& [tgid, is_held] : held_) {
+        if (is_held)
             tgids.push_back(tgid);
     }
     return tgids;

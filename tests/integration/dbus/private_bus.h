@@ -43,25 +43,28 @@ private:
     pid_t daemon_ = -1;
 };
 
-// Records marks like the dispatcher's map would hold them.
-class FakeHints final : public LatencyHints {
+// Records holds like the dispatcher's map would have them.
+class FakeHints final : public HoldSink {
 public:
-    bool mark(pid_t tgid, int pidfd, uid_t holder) override;
-    void unmark(pid_t tgid) override;
+    bool hold(pid_t tgid, uid_t holder) override;
+    void release(pid_t tgid) override;
+    void forget(pid_t key) override;
+    std::vector<Entry> entries() const override;
 
-    void refuse_marks(bool refuse);
-    unsigned marks() const;
-    unsigned unmarks() const;
-    // tgids marked and not unmarked yet.
-    std::vector<pid_t> marked() const;
-    // mark() of a marked tgid or unmark() of an unmarked one.
+    void refuse_holds(bool refuse);
+    unsigned holds() const;
+    unsigned releases() const;
+    // tgids held and not released yet.
+    std::vector<pid_t> held() const;
+    // hold() of a held tgid, release() of one not held, forget() (no
+    // child ever inherits here).
     unsigned misuses() const;
 
 private:
     mutable std::mutex mutex_;
-    std::map<pid_t, bool> marked_;
-    unsigned marks_ = 0;
-    unsigned unmarks_ = 0;
+    std::map<pid_t, bool> held_;
+    unsigned holds_ = 0;
+    unsigned releases_ = 0;
     unsigned misuses_ = 0;
     bool refuse_ = false;
 };

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "daemon/control_plane.h"
 #include "private_bus.h"
+#include "service/target.h"
 
 namespace rustland::service::testing {
 namespace {
@@ -34,6 +35,7 @@ protected:
         ASSERT_EQ(::geteuid(), 0u) << "the D-Bus integration tests need root: they run a system-like "
                                       "dbus-daemon and switch child processes to uid 65534; run ctest -L dbus as root";
         bus_.emplace();
+        held_.bind(hints_);
     }
 
     void TearDown() override {
@@ -42,7 +44,7 @@ protected:
     }
 
     void start(const Limits& limits = {}) {
-        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, hints_, admin_);
+        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, held_, admin_);
         service_->start();
     }
 
@@ -57,6 +59,7 @@ protected:
 
     std::optional<PrivateBus> bus_;
     FakeHints hints_;
+    HoldRegistry held_{process_exited};
     FakeAdmin admin_{};
     std::unique_ptr<Service> service_;
 };
@@ -88,12 +91,12 @@ TEST_F(DbusService, HoldAndReleaseByPidfd) {
     EXPECT_EQ(std::get<4>(holds[0]), "game");
     EXPECT_GT(std::get<5>(holds[0]), 0);
     EXPECT_FALSE(std::get<6>(holds[0]));
-    EXPECT_EQ(hints_.marked(), std::vector<pid_t>{target.pid()});
+    EXPECT_EQ(hints_.held(), std::vector<pid_t>{target.pid()});
 
     client.Release(cookie);
     EXPECT_TRUE(client.wait_for(removed(cookie, "released")));
     EXPECT_TRUE(client.Holds().empty());
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
     EXPECT_EQ(error_of([&] { client.Release(cookie); }), err("NoSuchHold"));
 }
 
@@ -104,11 +107,11 @@ TEST_F(DbusService, HoldByPidCountsHoldsPerProcess) {
     const auto first = client.HoldPid(static_cast<std::uint32_t>(target.pid()), "a", "", kNoOptions);
     const auto second = client.HoldPid(static_cast<std::uint32_t>(target.pid()), "b", "", kNoOptions);
     EXPECT_NE(first, second);
-    EXPECT_EQ(hints_.marks(), 1u);
+    EXPECT_EQ(hints_.holds(), 1u);
     client.Release(first);
-    EXPECT_EQ(hints_.marked(), std::vector<pid_t>{target.pid()}) << "unmarked while a hold is left";
+    EXPECT_EQ(hints_.held(), std::vector<pid_t>{target.pid()}) << "released while a hold is left";
     client.Release(second);
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
     EXPECT_EQ(hints_.misuses(), 0u);
 }
 
@@ -133,7 +136,7 @@ TEST_F(DbusService, HoldOnAThreadHoldsItsProcess) {
     const auto holds = client.Holds();
     ASSERT_EQ(holds.size(), 1u);
     EXPECT_EQ(std::get<1>(holds[0]), static_cast<std::uint32_t>(::getpid()));
-    EXPECT_EQ(hints_.marked(), std::vector<pid_t>{::getpid()});
+    EXPECT_EQ(hints_.held(), std::vector<pid_t>{::getpid()});
     client.Release(cookie);
 }
 
@@ -145,7 +148,7 @@ TEST_F(DbusService, HoldEndsWhenTheProcessExits) {
     target.kill();  // a zombie counts as exited
     EXPECT_TRUE(client.wait_for(removed(cookie, "process-exited")));
     EXPECT_TRUE(client.Holds().empty());
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
 }
 
 TEST_F(DbusService, HoldEndsWhenTheClientDisconnectsUnlessPersistent) {
@@ -164,7 +167,7 @@ TEST_F(DbusService, HoldEndsWhenTheClientDisconnectsUnlessPersistent) {
     const auto holds = observer.Holds();
     ASSERT_EQ(holds.size(), 1u);
     EXPECT_TRUE(std::get<6>(holds[0]));
-    EXPECT_EQ(hints_.marked(), std::vector<pid_t>{b.pid()});
+    EXPECT_EQ(hints_.held(), std::vector<pid_t>{b.pid()});
     observer.Release(persistent);
     EXPECT_TRUE(observer.wait_for(removed(persistent, "released")));
 }
@@ -176,7 +179,7 @@ TEST_F(DbusService, StopEndsEveryHoldAndReleasesTheName) {
     const auto cookie = client.HoldPid(static_cast<std::uint32_t>(target.pid()), "", "", kPersistent);
     service_->stop();
     EXPECT_TRUE(client.wait_for(removed(cookie, "daemon-stopping")));
-    EXPECT_TRUE(hints_.marked().empty());
+    EXPECT_TRUE(hints_.held().empty());
     auto driver = sdbus::createProxy(dbus_compat::ServiceName{"org.freedesktop.DBus"},
                                      sdbus::ObjectPath{"/org/freedesktop/DBus"});
     bool owned = true;
@@ -229,9 +232,9 @@ TEST_F(DbusService, MalformedArgumentsAreErrorsAndTheServiceKeepsServing) {
     EXPECT_EQ(error_of([&] { client.HoldPid(pid, "", "", {{"persistent", sdbus::Variant(std::string("yes"))}}); }),
               err("InvalidArgument"));
     EXPECT_EQ(error_of([&] { client.Release(424242); }), err("NoSuchHold"));
-    hints_.refuse_marks(true);
+    hints_.refuse_holds(true);
     EXPECT_EQ(error_of([&] { client.HoldPid(pid, "", "", kNoOptions); }), err("LimitExceeded"));
-    hints_.refuse_marks(false);
+    hints_.refuse_holds(false);
 
     EXPECT_TRUE(client.Holds().empty());
     const auto cookie = client.HoldPid(pid, std::string(255, 'a'), std::string(255, 'r'), kNoOptions);
@@ -443,7 +446,7 @@ TEST_F(DbusService, ReloadByRoot) {
 
 TEST_F(DbusService, ReloadReportsABadConfig) {
     FakeAdmin admin("/etc/scx-rustland/config.toml:3: slice_us: must be 100..100000");
-    service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), Limits{}, hints_, admin);
+    service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), Limits{}, held_, admin);
     service_->start();
     Client client;
     try {
@@ -505,9 +508,9 @@ TEST_F(DbusService, TenThousandHoldsLeaveNoState) {
     for (int i = 0; i < 5000; ++i)
         cycle();
     EXPECT_TRUE(client.Holds().empty());
-    EXPECT_TRUE(hints_.marked().empty());
-    EXPECT_EQ(hints_.marks(), 10002u);
-    EXPECT_EQ(hints_.unmarks(), 10002u);
+    EXPECT_TRUE(hints_.held().empty());
+    EXPECT_EQ(hints_.holds(), 10002u);
+    EXPECT_EQ(hints_.releases(), 10002u);
     EXPECT_EQ(hints_.misuses(), 0u);
     EXPECT_EQ(open_fd_count(), baseline);
 }
