@@ -6,13 +6,12 @@
 #include <system_error>
 #include <vector>
 
+#include <rustland1_names.h>
+
 #include "ctl/errors.h"
 
 namespace rustland::ctl {
 namespace {
-
-constexpr const char* kBusName = "org.scx.Rustland1";
-constexpr const char* kObjectPath = "/org/scx/Rustland1";
 
 template <class T>
 T property_or_default(const dbus_compat::PropertyMap& properties, const std::string& name) {
@@ -38,10 +37,11 @@ std::unique_ptr<sdbus::IConnection> connect_system_bus() {
     }
 }
 
-DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, kBusName) {}
+DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, dbus_names::kBusName) {}
 
 DaemonClient::DaemonClient(sdbus::IConnection& bus, const std::string& destination)
-    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination}, sdbus::ObjectPath{kObjectPath}) {
+    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination},
+                      sdbus::ObjectPath{dbus_names::kObjectPath}) {
     registerProxy();
 }
 
@@ -52,7 +52,7 @@ std::string daemon_instance(sdbus::IConnection& bus) {
     try {
         driver->callMethod("GetNameOwner")
             .onInterface("org.freedesktop.DBus")
-            .withArguments(std::string(kBusName))
+            .withArguments(std::string(dbus_names::kBusName))
             .storeResultsTo(owner);
     } catch (const sdbus::Error& error) {
         throw CommandFailed(failure_from_dbus_error(error.getName(), error.getMessage()));

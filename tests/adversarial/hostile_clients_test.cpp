@@ -31,6 +31,8 @@
 #include <system_error>
 #include <thread>
 
+#include <rustland1_names.h>
+
 #include "private_bus.h"
 
 namespace rustland::service::testing {
@@ -42,6 +44,8 @@ using Clock = std::chrono::steady_clock;
 constexpr uid_t kHostile = 65534;
 constexpr uid_t kBystander = 1;  // "daemon": a uid every Debian has (dbus-daemon refuses unknown uids)
 constexpr const char* kError = "org.scx.Rustland1.Error.";
+// For the raw sd-bus calls (sdbus-c++ 2.x's INTERFACE_NAME is no C string).
+const std::string kInterface = org::scx::Rustland1_proxy::INTERFACE_NAME;
 const std::map<std::string, sdbus::Variant> kNoOptions;
 // What a well-behaved caller may wait during an attack: generous for a
 // loaded 2-core CI machine, far below the 13 s, 30 s and 40 s of issue #12.
@@ -115,11 +119,11 @@ private:
 
     static int send(sd_bus* bus, Sender* sender) {
         if (sender->member == "Release")
-            return sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1",
-                                            "org.scx.Rustland1", "Release", on_reply, sender, "t",
+            return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath,
+                                            kInterface.c_str(), "Release", on_reply, sender, "t",
                                             std::uint64_t{999999});
-        return sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1",
-                                        "org.scx.Rustland1", sender->member.c_str(), on_reply, sender, nullptr);
+        return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath,
+                                        kInterface.c_str(), sender->member.c_str(), on_reply, sender, nullptr);
     }
 
     static int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*error*/) {
@@ -333,7 +337,7 @@ TEST_F(HostileClients, AUsersReloadsWaitingForPolkitAreCappedSoOthersStillGetAsk
             if (sd_bus_open_system(&bus) < 0 || sd_bus_get_unique_name(bus, &unique) < 0)
                 return std::string("cannot connect");
             const std::string name = std::string(unique) + "\n";
-            sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1", "org.scx.Rustland1",
+            sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath, kInterface.c_str(),
                                      "Reload", nullptr, nullptr, nullptr);
             sd_bus_flush(bus);
             [[maybe_unused]] const auto written = ::write(name_pipe[1], name.data(), name.size());
@@ -525,7 +529,7 @@ TEST_F(HostileClients, CallersLeavingRightAfterCallingDoNotFloodTheLog) {
             sd_bus* bus = nullptr;
             if (sd_bus_open_system(&bus) < 0)
                 return std::string("cannot connect");
-            sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1", "org.scx.Rustland1",
+            sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath, kInterface.c_str(),
                                      "Release", nullptr, nullptr, "t", std::uint64_t{1});
             sd_bus_flush(bus);
             sd_bus_close_unref(bus);

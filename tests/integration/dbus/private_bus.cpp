@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <rustland1_names.h>
+
 namespace rustland::service::testing {
 namespace {
 
@@ -185,8 +187,8 @@ unsigned FakeAdmin::reloads() const {
 }
 
 Client::Client()
-    : ProxyInterfaces(sdbus::createSystemBusConnection(), dbus_compat::ServiceName{"org.scx.Rustland1"},
-                      sdbus::ObjectPath{"/org/scx/Rustland1"}) {
+    : ProxyInterfaces(sdbus::createSystemBusConnection(), dbus_compat::ServiceName{dbus_names::kBusName},
+                      sdbus::ObjectPath{dbus_names::kObjectPath}) {
     registerProxy();
 }
 
@@ -218,7 +220,7 @@ void Client::onHoldRemoved(const std::uint64_t& cookie, const std::string& why) 
 void Client::onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
                                  const dbus_compat::PropertyMap& changed,
                                  const dbus_compat::PropertyNames& invalidated) {
-    if (interface_name != "org.scx.Rustland1")
+    if (interface_name != org::scx::Rustland1_proxy::INTERFACE_NAME)
         return;
     for (const auto& [name, value] : changed)
         record({"changed", 0, name, {}});
