@@ -13,6 +13,14 @@
 namespace rustland::ctl {
 namespace {
 
+// The bus itself, answering questions about names.
+constexpr const char* kBusDriver = "org.freedesktop.DBus";  // its name and its interface
+
+std::unique_ptr<sdbus::IProxy> bus_driver(sdbus::IConnection& bus) {
+    return sdbus::createProxy(bus, dbus_compat::ServiceName{kBusDriver},
+                              sdbus::ObjectPath{"/org/freedesktop/DBus"});
+}
+
 template <class T>
 T property_or_default(const dbus_compat::PropertyMap& properties, const std::string& name) {
     const auto found = properties.find(dbus_compat::MemberName{name});
@@ -46,18 +54,29 @@ DaemonClient::DaemonClient(sdbus::IConnection& bus, const std::string& destinati
 }
 
 std::string daemon_instance(sdbus::IConnection& bus) {
-    const auto driver = sdbus::createProxy(bus, dbus_compat::ServiceName{"org.freedesktop.DBus"},
-                                           sdbus::ObjectPath{"/org/freedesktop/DBus"});
     std::string owner;
     try {
-        driver->callMethod("GetNameOwner")
-            .onInterface("org.freedesktop.DBus")
+        bus_driver(bus)
+            ->callMethod("GetNameOwner")
+            .onInterface(kBusDriver)
             .withArguments(std::string(dbus_names::kBusName))
             .storeResultsTo(owner);
     } catch (const sdbus::Error& error) {
         throw CommandFailed(failure_from_dbus_error(error.getName(), error.getMessage()));
     }
     return owner;
+}
+
+bool name_has_owner(sdbus::IConnection& bus, const std::string& name,
+                    std::chrono::milliseconds timeout) {
+    bool owned = false;
+    bus_driver(bus)
+        ->callMethod("NameHasOwner")
+        .onInterface(kBusDriver)
+        .withArguments(name)
+        .withTimeout(timeout)
+        .storeResultsTo(owned);
+    return owned;
 }
 
 DaemonClient::~DaemonClient() { unregisterProxy(); }

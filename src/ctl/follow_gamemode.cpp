@@ -39,20 +39,6 @@ std::string name_owner_rule(const std::string& name) {
                        name);
 }
 
-// Asks without starting it: gamemoded is D-Bus activatable, and following
-// it must not be what starts it.
-bool name_has_owner(sdbus::IConnection& bus, const std::string& name) {
-    const auto proxy = sdbus::createProxy(bus, dbus_compat::ServiceName{"org.freedesktop.DBus"},
-                                          sdbus::ObjectPath{"/org/freedesktop/DBus"});
-    bool owned = false;
-    proxy->callMethod("NameHasOwner")
-        .onInterface("org.freedesktop.DBus")
-        .withArguments(name)
-        .withTimeout(kCallTimeout)
-        .storeResultsTo(owned);
-    return owned;
-}
-
 // The basename of the game's executable: as gamemoded resolved it (it finds
 // the .exe behind Wine's preloader), else as /proc shows it.
 std::string game_app_id(sdbus::IConnection& session, pid_t pid, const sdbus::ObjectPath& path) {
@@ -193,12 +179,14 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
                               command.max_holds);
     log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})",
                          kGameModeName, dbus_names::kBusName, command.max_holds));
-    if (!name_has_owner(*system, dbus_names::kBusName)) {
+    if (!name_has_owner(*system, dbus_names::kBusName, kCallTimeout)) {
         log_line(fmt::format("{} has no owner on the system bus: waiting for the daemon",
                              dbus_names::kBusName));
         follower.daemon_vanished();
     }
-    if (name_has_owner(*session, kGameModeName)) {
+    // Not a call to gamemoded: it is D-Bus activatable, and following it
+    // must not be what starts it.
+    if (name_has_owner(*session, kGameModeName, kCallTimeout)) {
         follower.games_listed(list_games(*session, *gamemode));
     } else {
         log_line("gamemoded is not running: waiting for it");
