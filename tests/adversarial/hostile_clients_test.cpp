@@ -1,7 +1,7 @@
 // org.scx.Rustland1 against hostile local users: floods, stalled polkit,
 // disconnect storms, prying, processes that change identity, descriptor
 // exhaustion. Each test reproduces one finding of issue #12 on the private
-// system-like bus (tests/integration/dbus/private_bus.h) and bounds what a
+// system-like bus (tests/integration/private_bus.h) and bounds what a
 // well-behaved caller sees meanwhile. The bounds are generous (a loaded CI
 // machine) yet far below what the old code took; measured figures are
 // printed as "[figure] ..." lines (docs/reliability.md). Needs root.
@@ -33,7 +33,8 @@
 
 #include <rustland1_names.h>
 
-#include "private_bus.h"
+#include "fail.h"
+#include "service_fixtures.h"
 
 namespace rustland::service::testing {
 namespace {
@@ -62,9 +63,7 @@ constexpr auto kDeadline = 30s;
 
 std::string err(const char* name) { return std::string(kError) + name; }
 
-[[noreturn]] void fail(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
+using test_support::fail;
 
 void print_figure(const std::string& what, Clock::duration took) {
     std::cout << "[figure] " << what << ": "
@@ -492,7 +491,7 @@ TEST_F(HostileClients, CookiesAreUnguessableAndNotReusedAfterARestart) {
 
 TEST_F(HostileClients, HoldsOfManyCallersDoNotCostTheServiceAMatchRuleEach) {
     bus_.reset();
-    bus_.emplace(PrivateBus::Limits{.max_match_rules_per_connection = 8});
+    bus_.emplace(PrivateBus::Options{.max_match_rules_per_connection = 8});
     start();
     Sleeper target;
     std::vector<std::unique_ptr<Client>> callers;

@@ -16,7 +16,7 @@
 
 #include "config/config.h"
 #include "daemon/control_plane.h"
-#include "private_bus.h"
+#include "service_fixtures.h"
 
 namespace rustland::service::testing {
 namespace {

@@ -1,6 +1,6 @@
-// Test fixtures for the D-Bus service: a private dbus-daemon configured like
-// the system bus (default deny) with our real bus policy included, clients,
-// a fake polkit authority and stand-ins for the daemon's side.
+// Test fixtures for the D-Bus service on a private system-like bus
+// (tests/integration/private_bus.h): clients, a fake polkit authority and
+// stand-ins for the daemon's side.
 #pragma once
 
 #include <sys/types.h>
@@ -19,29 +19,13 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <sdbus_compat.h>
 
+#include "private_bus.h"
 #include "rustland1_proxy.h"
 #include "service/service.h"
 
 namespace rustland::service::testing {
 
-// A dbus-daemon of type "system" on a socket in a fresh directory;
-// DBUS_SYSTEM_BUS_ADDRESS points at it while it runs.
-class PrivateBus {
-public:
-    // dbus-daemon's limits that tests lower to reach them cheaply.
-    struct Limits {
-        unsigned max_match_rules_per_connection = 512;  // the system bus's
-    };
-    PrivateBus();
-    explicit PrivateBus(const Limits& limits);
-    ~PrivateBus();
-    PrivateBus(const PrivateBus&) = delete;
-    PrivateBus& operator=(const PrivateBus&) = delete;
-
-private:
-    std::string dir_;
-    pid_t daemon_ = -1;
-};
+using test_support::PrivateBus;
 
 // Records marks like the dispatcher's map would hold them.
 class FakeHints final : public LatencyHints {
