@@ -190,35 +190,7 @@ private:
     std::vector<std::string> messages_;
 };
 
-class HostileClients : public ::testing::Test {
-protected:
-    void SetUp() override {
-        ASSERT_EQ(::geteuid(), 0u) << "the adversarial tests need root: they run a system-like dbus-daemon "
-                                      "and switch child processes to other uids";
-        bus_.emplace();
-    }
-
-    void TearDown() override {
-        service_.reset();
-        bus_.reset();
-    }
-
-    void start(const Limits& limits = {}) {
-        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, hints_, admin_);
-        service_->start();
-    }
-
-    static auto removed(std::uint64_t cookie, const std::string& why) {
-        return [=](const Client::Event& event) {
-            return event.what == "removed" && event.cookie == cookie && event.detail == why;
-        };
-    }
-
-    std::optional<PrivateBus> bus_;
-    FakeHints hints_;
-    FakeAdmin admin_{};
-    std::unique_ptr<Service> service_;
-};
+class HostileClients : public ServiceOnPrivateBus {};
 
 // --- 1: a call flood ---
 

@@ -302,4 +302,27 @@ int pidfd_of(pid_t pid) {
     return fd;
 }
 
+void ServiceOnPrivateBus::SetUp() {
+    ASSERT_EQ(::geteuid(), 0u) << "these tests need root: they run a system-like dbus-daemon and switch "
+                                  "child processes to other uids; run them as root";
+    bus_.emplace();
+}
+
+void ServiceOnPrivateBus::TearDown() {
+    service_.reset();
+    bus_.reset();
+}
+
+void ServiceOnPrivateBus::start(const Limits& limits) {
+    service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, hints_, admin_);
+    service_->start();
+}
+
+std::function<bool(const Client::Event&)> ServiceOnPrivateBus::removed(std::uint64_t cookie,
+                                                                       const std::string& why) {
+    return [=](const Client::Event& event) {
+        return event.what == "removed" && event.cookie == cookie && event.detail == why;
+    };
+}
+
 }  // namespace rustland::service::testing

@@ -1,6 +1,7 @@
 // Test fixtures for the D-Bus service on a private system-like bus
-// (tests/integration/private_bus.h): clients, a fake polkit authority and
-// stand-ins for the daemon's side.
+// (tests/integration/private_bus.h): clients, a fake polkit authority,
+// stand-ins for the daemon's side, and the test fixture that puts them
+// together.
 #pragma once
 
 #include <sys/types.h>
@@ -12,10 +13,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <sdbus_compat.h>
 
@@ -167,5 +170,24 @@ private:
 
 int open_fd_count();
 int pidfd_of(pid_t pid);
+
+// A fresh private system-like bus for each test and the daemon's side
+// faked; the test calls start() once what the service must find (a
+// FakePolkit, say) is in place. Needs root: the service owns its name as
+// root, and clients switch to other uids.
+class ServiceOnPrivateBus : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+    void start(const Limits& limits = {});
+
+    // Matches the HoldRemoved of `cookie` for `why`.
+    static std::function<bool(const Client::Event&)> removed(std::uint64_t cookie, const std::string& why);
+
+    std::optional<PrivateBus> bus_;
+    FakeHints hints_;
+    FakeAdmin admin_{};
+    std::unique_ptr<Service> service_;
+};
 
 }  // namespace rustland::service::testing
