@@ -6,13 +6,20 @@
 #include <system_error>
 #include <vector>
 
+#include <rustland1_names.h>
+
 #include "ctl/errors.h"
 
 namespace rustland::ctl {
 namespace {
 
-constexpr const char* kBusName = "org.scx.Rustland1";
-constexpr const char* kObjectPath = "/org/scx/Rustland1";
+// The bus itself, answering questions about names.
+constexpr const char* kBusDriver = "org.freedesktop.DBus";  // its name and its interface
+
+std::unique_ptr<sdbus::IProxy> bus_driver(sdbus::IConnection& bus) {
+    return sdbus::createProxy(bus, dbus_compat::ServiceName{kBusDriver},
+                              sdbus::ObjectPath{"/org/freedesktop/DBus"});
+}
 
 template <class T>
 T property_or_default(const dbus_compat::PropertyMap& properties, const std::string& name) {
@@ -38,26 +45,38 @@ std::unique_ptr<sdbus::IConnection> connect_system_bus() {
     }
 }
 
-DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, kBusName) {}
+DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, dbus_names::kBusName) {}
 
 DaemonClient::DaemonClient(sdbus::IConnection& bus, const std::string& destination)
-    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination}, sdbus::ObjectPath{kObjectPath}) {
+    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination},
+                      sdbus::ObjectPath{dbus_names::kObjectPath}) {
     registerProxy();
 }
 
 std::string daemon_instance(sdbus::IConnection& bus) {
-    const auto driver = sdbus::createProxy(bus, dbus_compat::ServiceName{"org.freedesktop.DBus"},
-                                           sdbus::ObjectPath{"/org/freedesktop/DBus"});
     std::string owner;
     try {
-        driver->callMethod("GetNameOwner")
-            .onInterface("org.freedesktop.DBus")
-            .withArguments(std::string(kBusName))
+        bus_driver(bus)
+            ->callMethod("GetNameOwner")
+            .onInterface(kBusDriver)
+            .withArguments(std::string(dbus_names::kBusName))
             .storeResultsTo(owner);
     } catch (const sdbus::Error& error) {
         throw CommandFailed(failure_from_dbus_error(error.getName(), error.getMessage()));
     }
     return owner;
+}
+
+bool name_has_owner(sdbus::IConnection& bus, const std::string& name,
+                    std::chrono::milliseconds timeout) {
+    bool owned = false;
+    bus_driver(bus)
+        ->callMethod("NameHasOwner")
+        .onInterface(kBusDriver)
+        .withArguments(name)
+        .withTimeout(timeout)
+        .storeResultsTo(owned);
+    return owned;
 }
 
 DaemonClient::~DaemonClient() { unregisterProxy(); }

@@ -62,6 +62,11 @@ private:
 // CommandFailed (daemon not running) when nobody does.
 std::string daemon_instance(sdbus::IConnection& bus);
 
+// Whether `name` has an owner on `bus` now; asking the bus, not the name,
+// does not start a D-Bus activatable service.
+bool name_has_owner(sdbus::IConnection& bus, const std::string& name,
+                    std::chrono::milliseconds timeout);
+
 // Sleeps until the bus or one of `fds` is readable or `timeout` passes, and
 // dispatches the bus messages queued before and during the wait (signal
 // callbacks run here); if some were queued before, it does not sleep, so the

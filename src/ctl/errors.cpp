@@ -3,6 +3,7 @@
 #include <array>
 
 #include <fmt/format.h>
+#include <rustland1_names.h>
 
 #include "ctl/format.h"
 
@@ -16,17 +17,15 @@ struct KnownError {
 };
 
 constexpr std::array kKnownErrors{
-    KnownError{"org.scx.Rustland1.Error.PermissionDenied", ExitCode::permission_denied,
+    KnownError{dbus_names::error::kPermissionDenied, ExitCode::permission_denied,
                "permission denied"},
-    KnownError{"org.scx.Rustland1.Error.NoSuchProcess", ExitCode::no_such_target,
-               "no such process"},
-    KnownError{"org.scx.Rustland1.Error.NoSuchHold", ExitCode::no_such_target, "no such hold"},
-    KnownError{"org.scx.Rustland1.Error.LimitExceeded", ExitCode::limit_exceeded,
-               "limit exceeded"},
+    KnownError{dbus_names::error::kNoSuchProcess, ExitCode::no_such_target, "no such process"},
+    KnownError{dbus_names::error::kNoSuchHold, ExitCode::no_such_target, "no such hold"},
+    KnownError{dbus_names::error::kLimitExceeded, ExitCode::limit_exceeded, "limit exceeded"},
     // The daemon rejected what the user typed (an over-long app id, say).
-    KnownError{"org.scx.Rustland1.Error.InvalidArgument", ExitCode::usage, "invalid argument"},
-    KnownError{"org.scx.Rustland1.Error.BadConfig", ExitCode::bad_config, "bad config"},
-    KnownError{"org.scx.Rustland1.Error.Failed", ExitCode::failure, "failed"},
+    KnownError{dbus_names::error::kInvalidArgument, ExitCode::usage, "invalid argument"},
+    KnownError{dbus_names::error::kBadConfig, ExitCode::bad_config, "bad config"},
+    KnownError{dbus_names::error::kFailed, ExitCode::failure, "failed"},
     // The bus policy refused the call before the daemon saw it.
     KnownError{"org.freedesktop.DBus.Error.AccessDenied", ExitCode::permission_denied,
                "permission denied by the bus policy"},
@@ -47,8 +46,9 @@ Failure failure_from_dbus_error(std::string_view name, std::string_view message)
         }
         if (known.code == ExitCode::daemon_not_running) {
             // The bus's own message names the bus name; ours says it plainly.
-            return {known.code, "daemon not running (org.scx.Rustland1 has no owner on the "
-                                "system bus)"};
+            return {known.code,
+                    fmt::format("daemon not running ({} has no owner on the system bus)",
+                                dbus_names::kBusName)};
         }
         if (message.empty()) {
             return {known.code, std::string(known.description)};

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <rustland1_names.h>
 
 #include "ctl/client.h"
 #include "ctl/commands.h"
@@ -26,7 +27,6 @@ constexpr const char* kGameModeName = "com.feralinteractive.GameMode";
 constexpr const char* kGameModePath = "/com/feralinteractive/GameMode";
 constexpr const char* kGameModeInterface = "com.feralinteractive.GameMode";
 constexpr const char* kGameInterface = "com.feralinteractive.GameMode.Game";
-constexpr const char* kDaemonName = "org.scx.Rustland1";
 constexpr auto kCallTimeout = std::chrono::seconds(5);
 // How long a hold the daemon refused for lack of budget waits to be asked again.
 constexpr auto kRetryDelay = std::chrono::seconds(5);
@@ -37,20 +37,6 @@ std::string name_owner_rule(const std::string& name) {
     return fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
                        name);
-}
-
-// Asks without starting it: gamemoded is D-Bus activatable, and following
-// it must not be what starts it.
-bool name_has_owner(sdbus::IConnection& bus, const std::string& name) {
-    const auto proxy = sdbus::createProxy(bus, dbus_compat::ServiceName{"org.freedesktop.DBus"},
-                                          sdbus::ObjectPath{"/org/freedesktop/DBus"});
-    bool owned = false;
-    proxy->callMethod("NameHasOwner")
-        .onInterface("org.freedesktop.DBus")
-        .withArguments(name)
-        .withTimeout(kCallTimeout)
-        .storeResultsTo(owned);
-    return owned;
 }
 
 // The basename of the game's executable: as gamemoded resolved it (it finds
@@ -183,21 +169,24 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
     };
     const auto gamemode_watch = dbus_compat::add_match(*session, name_owner_rule(kGameModeName),
                                                        owner_changed(BusEvent::Kind::gamemode_owner));
-    const auto daemon_watch = dbus_compat::add_match(*system, name_owner_rule(kDaemonName),
-                                                     owner_changed(BusEvent::Kind::daemon_owner));
+    const auto daemon_watch =
+        dbus_compat::add_match(*system, name_owner_rule(dbus_names::kBusName),
+                               owner_changed(BusEvent::Kind::daemon_owner));
 
     DaemonClient client(*system);
     DaemonHolds holds(client);
     GameModeFollower follower(holds, [] { return read_process_snapshot(); }, log_line,
                               command.max_holds);
     log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})",
-                         kGameModeName, kDaemonName, command.max_holds));
-    if (!name_has_owner(*system, kDaemonName)) {
+                         kGameModeName, dbus_names::kBusName, command.max_holds));
+    if (!name_has_owner(*system, dbus_names::kBusName, kCallTimeout)) {
         log_line(fmt::format("{} has no owner on the system bus: waiting for the daemon",
-                             kDaemonName));
+                             dbus_names::kBusName));
         follower.daemon_vanished();
     }
-    if (name_has_owner(*session, kGameModeName)) {
+    // Not a call to gamemoded: it is D-Bus activatable, and following it
+    // must not be what starts it.
+    if (name_has_owner(*session, kGameModeName, kCallTimeout)) {
         follower.games_listed(list_games(*session, *gamemode));
     } else {
         log_line("gamemoded is not running: waiting for it");

@@ -1,18 +1,21 @@
 #include "service/errors.h"
 
+#include <rustland1_names.h>
+
 namespace rustland::service {
 
 const char* error_name(ErrorCode code) {
+    using namespace dbus_names::error;
     switch (code) {
-    case ErrorCode::PermissionDenied: return "org.scx.Rustland1.Error.PermissionDenied";
-    case ErrorCode::NoSuchProcess: return "org.scx.Rustland1.Error.NoSuchProcess";
-    case ErrorCode::NoSuchHold: return "org.scx.Rustland1.Error.NoSuchHold";
-    case ErrorCode::LimitExceeded: return "org.scx.Rustland1.Error.LimitExceeded";
-    case ErrorCode::InvalidArgument: return "org.scx.Rustland1.Error.InvalidArgument";
-    case ErrorCode::BadConfig: return "org.scx.Rustland1.Error.BadConfig";
-    case ErrorCode::Failed: return "org.scx.Rustland1.Error.Failed";
+    case ErrorCode::PermissionDenied: return kPermissionDenied;
+    case ErrorCode::NoSuchProcess: return kNoSuchProcess;
+    case ErrorCode::NoSuchHold: return kNoSuchHold;
+    case ErrorCode::LimitExceeded: return kLimitExceeded;
+    case ErrorCode::InvalidArgument: return kInvalidArgument;
+    case ErrorCode::BadConfig: return kBadConfig;
+    case ErrorCode::Failed: return kFailed;
     }
-    return "org.scx.Rustland1.Error.Failed";
+    return kFailed;
 }
 
 }  // namespace rustland::service

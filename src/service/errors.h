@@ -1,5 +1,6 @@
 // The service's typed errors and their D-Bus names
-// (org.scx.Rustland1.Error.*), shared by everything that refuses a call.
+// (org.scx.Rustland1.Error.*, spelled in dbus/rustland1_names.h), shared by
+// everything that refuses a call.
 #pragma once
 
 #include <stdexcept>

@@ -27,6 +27,7 @@
 #include "common/event_queue.h"
 #include "common/stack_thread.h"
 #include "rustland1_adaptor.h"
+#include "rustland1_names.h"
 #include "service/authorization.h"
 #include "service/errors.h"
 #include "service/target.h"
@@ -35,8 +36,8 @@
 namespace rustland::service {
 namespace {
 
-constexpr const char* kBusName = "org.scx.Rustland1";
-constexpr const char* kObjectPath = "/org/scx/Rustland1";
+using dbus_names::kBusName;
+using dbus_names::kObjectPath;
 constexpr const char* kInterface = org::scx::Rustland1_adaptor::INTERFACE_NAME;
 constexpr const char* kReloadAction = "org.scx.rustland.reload";
 constexpr const char* kDbusName = "org.freedesktop.DBus";

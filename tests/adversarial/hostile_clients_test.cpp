@@ -1,7 +1,7 @@
 // org.scx.Rustland1 against hostile local users: floods, stalled polkit,
 // disconnect storms, prying, processes that change identity, descriptor
 // exhaustion. Each test reproduces one finding of issue #12 on the private
-// system-like bus (tests/integration/dbus/private_bus.h) and bounds what a
+// system-like bus (tests/integration/private_bus.h) and bounds what a
 // well-behaved caller sees meanwhile. The bounds are generous (a loaded CI
 // machine) yet far below what the old code took; measured figures are
 // printed as "[figure] ..." lines (docs/reliability.md). Needs root.
@@ -31,8 +31,10 @@
 #include <system_error>
 #include <thread>
 
-#include "private_bus.h"
-#include "service/target.h"
+#include <rustland1_names.h>
+
+#include "fail.h"
+#include "service_fixtures.h"
 
 namespace rustland::service::testing {
 namespace {
@@ -43,6 +45,8 @@ using Clock = std::chrono::steady_clock;
 constexpr uid_t kHostile = 65534;
 constexpr uid_t kBystander = 1;  // "daemon": a uid every Debian has (dbus-daemon refuses unknown uids)
 constexpr const char* kError = "org.scx.Rustland1.Error.";
+// For the raw sd-bus calls (sdbus-c++ 2.x's INTERFACE_NAME is no C string).
+const std::string kInterface = org::scx::Rustland1_proxy::INTERFACE_NAME;
 const std::map<std::string, sdbus::Variant> kNoOptions;
 // What a well-behaved caller may wait during an attack: generous for a
 // loaded 2-core CI machine, far below the 13 s, 30 s and 40 s of issue #12.
@@ -59,9 +63,7 @@ constexpr auto kDeadline = 30s;
 
 std::string err(const char* name) { return std::string(kError) + name; }
 
-[[noreturn]] void fail(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
+using test_support::fail;
 
 void print_figure(const std::string& what, Clock::duration took) {
     std::cout << "[figure] " << what << ": "
@@ -116,11 +118,11 @@ private:
 
     static int send(sd_bus* bus, Sender* sender) {
         if (sender->member == "Release")
-            return sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1",
-                                            "org.scx.Rustland1", "Release", on_reply, sender, "t",
+            return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath,
+                                            kInterface.c_str(), "Release", on_reply, sender, "t",
                                             std::uint64_t{999999});
-        return sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1",
-                                        "org.scx.Rustland1", sender->member.c_str(), on_reply, sender, nullptr);
+        return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath,
+                                        kInterface.c_str(), sender->member.c_str(), on_reply, sender, nullptr);
     }
 
     static int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*error*/) {
@@ -188,37 +190,7 @@ private:
     std::vector<std::string> messages_;
 };
 
-class HostileClients : public ::testing::Test {
-protected:
-    void SetUp() override {
-        ASSERT_EQ(::geteuid(), 0u) << "the adversarial tests need root: they run a system-like dbus-daemon "
-                                      "and switch child processes to other uids";
-        bus_.emplace();
-        held_.bind(hints_);
-    }
-
-    void TearDown() override {
-        service_.reset();
-        bus_.reset();
-    }
-
-    void start(const Limits& limits = {}) {
-        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, held_, admin_);
-        service_->start();
-    }
-
-    static auto removed(std::uint64_t cookie, const std::string& why) {
-        return [=](const Client::Event& event) {
-            return event.what == "removed" && event.cookie == cookie && event.detail == why;
-        };
-    }
-
-    std::optional<PrivateBus> bus_;
-    FakeHints hints_;
-    HoldRegistry held_{process_exited};
-    FakeAdmin admin_{};
-    std::unique_ptr<Service> service_;
-};
+class HostileClients : public ServiceOnPrivateBus {};
 
 // --- 1: a call flood ---
 
@@ -336,7 +308,7 @@ TEST_F(HostileClients, AUsersReloadsWaitingForPolkitAreCappedSoOthersStillGetAsk
             if (sd_bus_open_system(&bus) < 0 || sd_bus_get_unique_name(bus, &unique) < 0)
                 return std::string("cannot connect");
             const std::string name = std::string(unique) + "\n";
-            sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1", "org.scx.Rustland1",
+            sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath, kInterface.c_str(),
                                      "Reload", nullptr, nullptr, nullptr);
             sd_bus_flush(bus);
             [[maybe_unused]] const auto written = ::write(name_pipe[1], name.data(), name.size());
@@ -491,7 +463,7 @@ TEST_F(HostileClients, CookiesAreUnguessableAndNotReusedAfterARestart) {
 
 TEST_F(HostileClients, HoldsOfManyCallersDoNotCostTheServiceAMatchRuleEach) {
     bus_.reset();
-    bus_.emplace(PrivateBus::Limits{.max_match_rules_per_connection = 8});
+    bus_.emplace(PrivateBus::Options{.max_match_rules_per_connection = 8});
     start();
     Sleeper target;
     std::vector<std::unique_ptr<Client>> callers;
@@ -528,7 +500,7 @@ TEST_F(HostileClients, CallersLeavingRightAfterCallingDoNotFloodTheLog) {
             sd_bus* bus = nullptr;
             if (sd_bus_open_system(&bus) < 0)
                 return std::string("cannot connect");
-            sd_bus_call_method_async(bus, nullptr, "org.scx.Rustland1", "/org/scx/Rustland1", "org.scx.Rustland1",
+            sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath, kInterface.c_str(),
                                      "Release", nullptr, nullptr, "t", std::uint64_t{1});
             sd_bus_flush(bus);
             sd_bus_close_unref(bus);

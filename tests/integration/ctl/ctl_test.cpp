@@ -17,10 +17,13 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "mock_daemon.h"
+#include "private_bus.h"
 #include "process.h"
 
 namespace rustland::ctl::test {
 namespace {
+
+using test_support::PrivateBus;
 
 const std::string kCtl = SCX_RUSTLANDCTL_PATH;
 
@@ -29,9 +32,9 @@ int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 class CtlTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        bus_ = new PrivateBus();
-        // The mock (in this process) and every scx-rustlandctl started use it.
-        ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_->address().c_str(), 1);
+        // The system bus of the mock (in this process) and of every
+        // scx-rustlandctl started.
+        bus_ = new PrivateBus({.policy = PrivateBus::Policy::open});
     }
     static void TearDownTestSuite() {
         delete bus_;

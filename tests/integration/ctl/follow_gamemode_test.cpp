@@ -21,10 +21,13 @@
 #include "ctl/process_tree.h"
 #include "fake_gamemode.h"
 #include "mock_daemon.h"
+#include "private_bus.h"
 #include "process.h"
 
 namespace rustland::ctl::test {
 namespace {
+
+using test_support::PrivateBus;
 
 const std::string kCtl = SCX_RUSTLANDCTL_PATH;
 
@@ -65,10 +68,9 @@ std::set<pid_t> held_pids(const MockDaemon& mock) {
 class FollowGameModeTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        system_bus_ = new PrivateBus();
-        session_bus_ = new PrivateBus();
-        // The mock (in this process) and the follower use it as the system bus.
-        ::setenv("DBUS_SYSTEM_BUS_ADDRESS", system_bus_->address().c_str(), 1);
+        // The system bus of the mock (in this process) and of the follower.
+        system_bus_ = new PrivateBus({.policy = PrivateBus::Policy::open});
+        session_bus_ = new PrivateBus({.policy = PrivateBus::Policy::open, .as_system_bus = false});
     }
     static void TearDownTestSuite() {
         delete session_bus_;

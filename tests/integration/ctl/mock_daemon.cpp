@@ -4,10 +4,10 @@
 #include <fstream>
 #include <string>
 
+#include <rustland1_names.h>
+
 namespace rustland::ctl::test {
 namespace {
-
-constexpr const char* kInterface = "org.scx.Rustland1";
 
 // The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:" line).
 pid_t pid_of_pidfd(int pidfd) {
@@ -18,7 +18,7 @@ pid_t pid_of_pidfd(int pidfd) {
             return static_cast<pid_t>(std::stol(line.substr(4)));
         }
     }
-    throw sdbus::Error(dbus_compat::ErrorName{"org.scx.Rustland1.Error.InvalidArgument"}, "not a pidfd");
+    throw sdbus::Error(dbus_compat::ErrorName{dbus_names::error::kInvalidArgument}, "not a pidfd");
 }
 
 std::int64_t now_usec() {
@@ -31,13 +31,13 @@ std::int64_t now_usec() {
 
 std::unique_ptr<MockDaemon> MockDaemon::start() {
     auto mock = std::unique_ptr<MockDaemon>(
-        new MockDaemon(sdbus::createSystemBusConnection(dbus_compat::ServiceName{"org.scx.Rustland1"})));
+        new MockDaemon(sdbus::createSystemBusConnection(dbus_compat::ServiceName{dbus_names::kBusName})));
     mock->connection_->enterEventLoopAsync();
     return mock;
 }
 
 MockDaemon::MockDaemon(std::unique_ptr<sdbus::IConnection> connection)
-    : AdaptorInterfaces(*connection, sdbus::ObjectPath{"/org/scx/Rustland1"}), connection_(std::move(connection)) {
+    : AdaptorInterfaces(*connection, sdbus::ObjectPath{dbus_names::kObjectPath}), connection_(std::move(connection)) {
     registerAdaptor();
 }
 
@@ -100,7 +100,7 @@ std::uint64_t MockDaemon::add(RecordedHold hold,
                               const std::map<std::string, sdbus::Variant>& options) {
     for (const auto& [key, value] : options) {
         if (key != "persistent" || !value.containsValueOfType<bool>()) {
-            throw sdbus::Error(dbus_compat::ErrorName{"org.scx.Rustland1.Error.InvalidArgument"}, "bad option " + key);
+            throw sdbus::Error(dbus_compat::ErrorName{dbus_names::error::kInvalidArgument}, "bad option " + key);
         }
         hold.persistent = value.get<bool>();
     }
@@ -112,7 +112,8 @@ std::uint64_t MockDaemon::add(RecordedHold hold,
         requested_.push_back(hold);
     }
     emitHoldAdded(hold.cookie, static_cast<std::uint32_t>(hold.pid), 0, hold.app_id, hold.reason);
-    emitPropertiesChangedSignal(dbus_compat::InterfaceName{kInterface}, {dbus_compat::MemberName{"Holds"}});
+    emitPropertiesChangedSignal(dbus_compat::InterfaceName{org::scx::Rustland1_adaptor::INTERFACE_NAME},
+                                {dbus_compat::MemberName{"Holds"}});
     changed_.notify_all();
     return hold.cookie;
 }
@@ -138,13 +139,14 @@ void MockDaemon::Release(const std::uint64_t& cookie) {
         const auto erased = std::erase_if(
             live_, [cookie](const RecordedHold& hold) { return hold.cookie == cookie; });
         if (erased == 0) {
-            throw sdbus::Error(dbus_compat::ErrorName{"org.scx.Rustland1.Error.NoSuchHold"},
+            throw sdbus::Error(dbus_compat::ErrorName{dbus_names::error::kNoSuchHold},
                                "no hold with cookie " + std::to_string(cookie));
         }
         released_.push_back(cookie);
     }
     emitHoldRemoved(cookie, "released");
-    emitPropertiesChangedSignal(dbus_compat::InterfaceName{kInterface}, {dbus_compat::MemberName{"Holds"}});
+    emitPropertiesChangedSignal(dbus_compat::InterfaceName{org::scx::Rustland1_adaptor::INTERFACE_NAME},
+                                {dbus_compat::MemberName{"Holds"}});
     changed_.notify_all();
 }
 

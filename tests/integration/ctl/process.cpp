@@ -9,11 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
-#include <system_error>
+
+#include "fail.h"
 
 extern char** environ;
 
@@ -23,9 +20,7 @@ namespace {
 // A safety net against hangs, not a timing assertion.
 constexpr auto kSafetyLimit = std::chrono::seconds(60);
 
-[[noreturn]] void fail(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
+using test_support::fail;
 
 }  // namespace
 
@@ -156,44 +151,6 @@ int Process::wait() {
     }
     status_ = status;
     return status;
-}
-
-PrivateBus::PrivateBus() {
-    char pattern[] = "/tmp/scx-rustlandctl-test.XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) {
-        fail("mkdtemp");
-    }
-    directory_ = pattern;
-    const std::string config = directory_ + "/bus.conf";
-    std::ofstream(config) << "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus "
-                             "Configuration 1.0//EN\"\n"
-                             " \"http://www.freedesktop.org/standards/dbus/1.0/"
-                             "busconfig.dtd\">\n"
-                             "<busconfig>\n"
-                             "  <type>session</type>\n"
-                             "  <listen>unix:path="
-                          << directory_
-                          << "/bus</listen>\n"
-                             "  <auth>EXTERNAL</auth>\n"
-                             "  <policy context=\"default\">\n"
-                             "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                             "    <allow eavesdrop=\"true\"/>\n"
-                             "    <allow own=\"*\"/>\n"
-                             "  </policy>\n"
-                             "</busconfig>\n";
-    daemon_.emplace(std::vector<std::string>{"dbus-daemon", "--config-file=" + config, "--nofork",
-                                             "--print-address=1"});
-    if (!daemon_->wait_for_output("\n")) {
-        throw std::runtime_error("dbus-daemon did not start: " + daemon_->err());
-    }
-    address_ = daemon_->out().substr(0, daemon_->out().find('\n'));
-}
-
-PrivateBus::~PrivateBus() {
-    ::kill(daemon_->pid(), SIGTERM);
-    daemon_->wait();
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
 }
 
 }  // namespace rustland::ctl::test

@@ -1,5 +1,5 @@
-// Child processes for the tests: scx-rustlandctl with captured output, the
-// private dbus-daemon, and plain targets to hold.
+// Child processes for the tests: scx-rustlandctl with captured output and
+// plain targets to hold.
 #pragma once
 
 #include <sys/types.h>
@@ -40,19 +40,6 @@ private:
     std::string out_;
     std::string err_;
     std::optional<int> status_;
-};
-
-// A private bus (session-type configuration in a temporary directory).
-class PrivateBus {
-public:
-    PrivateBus();
-    ~PrivateBus();
-    const std::string& address() const { return address_; }
-
-private:
-    std::string directory_;
-    std::optional<Process> daemon_;
-    std::string address_;
 };
 
 }  // namespace rustland::ctl::test

@@ -16,8 +16,7 @@
 
 #include "config/config.h"
 #include "daemon/control_plane.h"
-#include "private_bus.h"
-#include "service/target.h"
+#include "service_fixtures.h"
 
 namespace rustland::service::testing {
 namespace {
@@ -29,39 +28,11 @@ const std::map<std::string, sdbus::Variant> kPersistent{{"persistent", sdbus::Va
 
 std::string err(const char* name) { return std::string(kError) + name; }
 
-class DbusService : public ::testing::Test {
+class DbusService : public ServiceOnPrivateBus {
 protected:
-    void SetUp() override {
-        ASSERT_EQ(::geteuid(), 0u) << "the D-Bus integration tests need root: they run a system-like "
-                                      "dbus-daemon and switch child processes to uid 65534; run ctest -L dbus as root";
-        bus_.emplace();
-        held_.bind(hints_);
-    }
-
-    void TearDown() override {
-        service_.reset();
-        bus_.reset();
-    }
-
-    void start(const Limits& limits = {}) {
-        service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, held_, admin_);
-        service_->start();
-    }
-
-    static auto removed(std::uint64_t cookie, const std::string& why) {
-        return [=](const Client::Event& event) {
-            return event.what == "removed" && event.cookie == cookie && event.detail == why;
-        };
-    }
     static auto changed(const std::string& property) {
         return [=](const Client::Event& event) { return event.what == "changed" && event.detail == property; };
     }
-
-    std::optional<PrivateBus> bus_;
-    FakeHints hints_;
-    HoldRegistry held_{process_exited};
-    FakeAdmin admin_{};
-    std::unique_ptr<Service> service_;
 };
 
 std::vector<std::uint64_t> cookies(Client& client) {

@@ -1,6 +1,7 @@
-// Test fixtures for the D-Bus service: a private dbus-daemon configured like
-// the system bus (default deny) with our real bus policy included, clients,
-// a fake polkit authority and stand-ins for the daemon's side.
+// Test fixtures for the D-Bus service on a private system-like bus
+// (tests/integration/private_bus.h): clients, a fake polkit authority,
+// stand-ins for the daemon's side, and the test fixture that puts them
+// together.
 #pragma once
 
 #include <sys/types.h>
@@ -12,36 +13,24 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <sdbus_compat.h>
 
+#include "private_bus.h"
 #include "rustland1_proxy.h"
+#include "service/hold_registry.h"
 #include "service/service.h"
+#include "service/target.h"
 
 namespace rustland::service::testing {
 
-// A dbus-daemon of type "system" on a socket in a fresh directory;
-// DBUS_SYSTEM_BUS_ADDRESS points at it while it runs.
-class PrivateBus {
-public:
-    // dbus-daemon's limits that tests lower to reach them cheaply.
-    struct Limits {
-        unsigned max_match_rules_per_connection = 512;  // the system bus's
-    };
-    PrivateBus();
-    explicit PrivateBus(const Limits& limits);
-    ~PrivateBus();
-    PrivateBus(const PrivateBus&) = delete;
-    PrivateBus& operator=(const PrivateBus&) = delete;
-
-private:
-    std::string dir_;
-    pid_t daemon_ = -1;
-};
+using test_support::PrivateBus;
 
 // Records holds like the dispatcher's map would have them.
 class FakeHints final : public HoldSink {
@@ -186,5 +175,25 @@ private:
 
 int open_fd_count();
 int pidfd_of(pid_t pid);
+
+// A fresh private system-like bus for each test and the daemon's side
+// faked; the test calls start() once what the service must find (a
+// FakePolkit, say) is in place. Needs root: the service owns its name as
+// root, and clients switch to other uids.
+class ServiceOnPrivateBus : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+    void start(const Limits& limits = {});
+
+    // Matches the HoldRemoved of `cookie` for `why`.
+    static std::function<bool(const Client::Event&)> removed(std::uint64_t cookie, const std::string& why);
+
+    std::optional<PrivateBus> bus_;
+    FakeHints hints_;
+    HoldRegistry held_{process_exited};
+    FakeAdmin admin_{};
+    std::unique_ptr<Service> service_;
+};
 
 }  // namespace rustland::service::testing

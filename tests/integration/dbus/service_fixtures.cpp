@@ -1,22 +1,20 @@
-#include "private_bus.h"
+#include "service_fixtures.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <stdexcept>
 #include <system_error>
+
+#include <rustland1_names.h>
+
+#include "fail.h"
 
 namespace rustland::service::testing {
 namespace {
@@ -24,99 +22,9 @@ namespace {
 constexpr auto kDeadline = std::chrono::seconds(30);
 constexpr uid_t kNobody = 65534;
 
-[[noreturn]] void fail(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
-
-// Like the system bus (dbus-daemon's system.conf): everything is denied
-// unless a policy file punches a hole; ours is included as installed.
-std::string bus_config(const std::string& dir, const PrivateBus::Limits& limits) {
-    return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=)" + dir + R"(/bus</listen>
-  <limit name="max_match_rules_per_connection">)" + std::to_string(limits.max_match_rules_per_connection) +
-           R"(</limit>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <!-- Only for the tests: the fake polkit authority (root). -->
-  <policy user="root">
-    <allow own="org.freedesktop.PolicyKit1"/>
-  </policy>
-  <policy context="default">
-    <allow send_destination="org.freedesktop.PolicyKit1"/>
-  </policy>
-  <include>)" RUSTLAND_BUS_POLICY R"(</include>
-</busconfig>
-)";
-}
+using test_support::fail;
 
 }  // namespace
-
-PrivateBus::PrivateBus() : PrivateBus(Limits{}) {}
-
-PrivateBus::PrivateBus(const Limits& limits) {
-    char dir_template[] = "/tmp/rustland-dbus-XXXXXX";
-    if (::mkdtemp(dir_template) == nullptr)
-        fail("mkdtemp");
-    dir_ = dir_template;
-    // The second uid must reach the socket.
-    if (::chmod(dir_.c_str(), 0755) != 0)
-        fail("chmod " + dir_);
-    const std::string config = dir_ + "/bus.conf";
-    std::ofstream(config) << bus_config(dir_, limits);
-
-    int address_pipe[2];
-    if (::pipe2(address_pipe, O_CLOEXEC) != 0)
-        fail("pipe2");
-    const std::string print_address = "--print-address=" + std::to_string(address_pipe[1]);
-    const std::string config_arg = "--config-file=" + config;
-    daemon_ = ::fork();
-    if (daemon_ < 0)
-        fail("fork");
-    if (daemon_ == 0) {
-        ::fcntl(address_pipe[1], F_SETFD, 0);
-        ::execl(DBUS_DAEMON, DBUS_DAEMON, "--nofork", "--nopidfile", config_arg.c_str(),
-                print_address.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::close(address_pipe[1]);
-    std::string address;
-    char c;
-    while (::read(address_pipe[0], &c, 1) == 1 && c != '\n')
-        address += c;
-    ::close(address_pipe[0]);
-    if (address.empty())
-        throw std::runtime_error("dbus-daemon (" DBUS_DAEMON ") printed no address; config " + config);
-    ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
-}
-
-PrivateBus::~PrivateBus() {
-    if (daemon_ > 0) {
-        ::kill(daemon_, SIGTERM);
-        ::waitpid(daemon_, nullptr, 0);
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-    ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
-}
 
 bool FakeHints::hold(pid_t tgid, uid_t /*holder*/) {
     std::lock_guard lock(mutex_);
@@ -197,8 +105,8 @@ unsigned FakeAdmin::reloads() const {
 }
 
 Client::Client()
-    : ProxyInterfaces(sdbus::createSystemBusConnection(), dbus_compat::ServiceName{"org.scx.Rustland1"},
-                      sdbus::ObjectPath{"/org/scx/Rustland1"}) {
+    : ProxyInterfaces(sdbus::createSystemBusConnection(), dbus_compat::ServiceName{dbus_names::kBusName},
+                      sdbus::ObjectPath{dbus_names::kObjectPath}) {
     registerProxy();
 }
 
@@ -230,7 +138,7 @@ void Client::onHoldRemoved(const std::uint64_t& cookie, const std::string& why) 
 void Client::onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
                                  const dbus_compat::PropertyMap& changed,
                                  const dbus_compat::PropertyNames& invalidated) {
-    if (interface_name != "org.scx.Rustland1")
+    if (interface_name != org::scx::Rustland1_proxy::INTERFACE_NAME)
         return;
     for (const auto& [name, value] : changed)
         record({"changed", 0, name, {}});
@@ -404,6 +312,30 @@ int pidfd_of(pid_t pid) {
     if (fd < 0)
         fail("pidfd_open " + std::to_string(pid));
     return fd;
+}
+
+void ServiceOnPrivateBus::SetUp() {
+    ASSERT_EQ(::geteuid(), 0u) << "these tests need root: they run a system-like dbus-daemon and switch "
+                                  "child processes to other uids; run them as root";
+    bus_.emplace();
+    held_.bind(hints_);
+}
+
+void ServiceOnPrivateBus::TearDown() {
+    service_.reset();
+    bus_.reset();
+}
+
+void ServiceOnPrivateBus::start(const Limits& limits) {
+    service_ = std::make_unique<Service>(sdbus::createSystemBusConnection(), limits, held_, admin_);
+    service_->start();
+}
+
+std::function<bool(const Client::Event&)> ServiceOnPrivateBus::removed(std::uint64_t cookie,
+                                                                       const std::string& why) {
+    return [=](const Client::Event& event) {
+        return event.what == "removed" && event.cookie == cookie && event.detail == why;
+    };
 }
 
 }  // namespace rustland::service::testing
