@@ -10,7 +10,8 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
 # libclang-rt-19-dev: clang's sanitizer and libFuzzer runtimes (test.sh's sanitizer pass).
-build_pkgs=(cmake g++ make pkg-config clang-19 libelf-dev zlib1g-dev libseccomp-dev
+# clang-format-19: the format_check test (.clang-format).
+build_pkgs=(cmake g++ make pkg-config clang-19 clang-format-19 libelf-dev zlib1g-dev libseccomp-dev
 	libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
 	googletest libgtest-dev libgmock-dev libbenchmark-dev
 	libsdbus-c++-dev libsdbus-c++-bin dbus-daemon scdoc nlohmann-json3-dev

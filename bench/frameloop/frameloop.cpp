@@ -27,8 +27,8 @@
 // waits until GameMode's registration of it has become a hold).
 #include "latency_stats.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -322,8 +322,7 @@ int main(int argc, char** argv) {
         if (!o.raw_path.empty()) {
             std::string raw;
             for (std::size_t i = 0; i < s.wakeup.size(); ++i)
-                raw += fmt::format("{} {} {} {}\n", s.wakeup[i], s.frame[i], o.render ? s.handoff[i] : -1,
-                                   s.wait[i]);
+                raw += fmt::format("{} {} {} {}\n", s.wakeup[i], s.frame[i], o.render ? s.handoff[i] : -1, s.wait[i]);
             write_file(o.raw_path, raw);
         }
     } catch (const std::exception& e) {

@@ -38,7 +38,7 @@ Summary summarize(std::vector<std::int64_t> samples) {
 
 nlohmann::json to_json_us(const Summary& s) {
     const auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1000.0; };
-    return {{"count", s.count}, {"p50", us(s.p50)},   {"p90", us(s.p90)},   {"p99", us(s.p99)},
+    return {{"count", s.count},    {"p50", us(s.p50)}, {"p90", us(s.p90)},       {"p99", us(s.p99)},
             {"p99.9", us(s.p999)}, {"max", us(s.max)}, {"mean", s.mean / 1000.0}};
 }
 

@@ -60,13 +60,11 @@ inline void finish_registration(sdbus::IProxy& proxy) { proxy.finishRegistration
 // A method, a signal and a read-only property of a hand-made object (test doubles):
 // all of an interface's members are added before finish_registration().
 template <typename Function>
-void add_method(sdbus::IObject& object, const std::string& interface, const std::string& name,
-                Function&& function) {
+void add_method(sdbus::IObject& object, const std::string& interface, const std::string& name, Function&& function) {
     object.registerMethod(name).onInterface(interface).implementedAs(std::forward<Function>(function));
 }
 template <typename Getter>
-void add_property(sdbus::IObject& object, const std::string& interface, const std::string& name,
-                  Getter&& getter) {
+void add_property(sdbus::IObject& object, const std::string& interface, const std::string& name, Getter&& getter) {
     object.registerProperty(name).onInterface(interface).withGetter(std::forward<Getter>(getter));
 }
 template <typename... Args>

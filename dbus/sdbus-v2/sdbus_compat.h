@@ -60,14 +60,12 @@ inline void finish_registration(sdbus::IProxy&) {}
 
 // A method, a signal and a read-only property of a hand-made object (test doubles).
 template <typename Function>
-void add_method(sdbus::IObject& object, const std::string& interface, const std::string& name,
-                Function&& function) {
+void add_method(sdbus::IObject& object, const std::string& interface, const std::string& name, Function&& function) {
     object.addVTable(sdbus::registerMethod(name).implementedAs(std::forward<Function>(function)))
         .forInterface(interface);
 }
 template <typename Getter>
-void add_property(sdbus::IObject& object, const std::string& interface, const std::string& name,
-                  Getter&& getter) {
+void add_property(sdbus::IObject& object, const std::string& interface, const std::string& name, Getter&& getter) {
     object.addVTable(sdbus::registerProperty(name).withGetter(std::forward<Getter>(getter))).forInterface(interface);
 }
 template <typename... Args>

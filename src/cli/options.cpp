@@ -31,15 +31,17 @@ struct AddOption {
     std::string flags() const { return std::string(key.flags); }
     std::string help() const { return std::string(key.help); }
 
-    CLI::Option* operator()(bool Settings::*member) const { return app.add_flag(flags(), s.*member, help()); }
+    CLI::Option* operator()(bool Settings::* member) const { return app.add_flag(flags(), s.*member, help()); }
 
-    CLI::Option* operator()(policy::Ordering Settings::*member) const {
+    CLI::Option* operator()(policy::Ordering Settings::* member) const {
         const auto set = [&settings = s, member](const std::string& name) {
             settings.*member = *config::parse_ordering(name);
         };
-        const CLI::Validator known([](const std::string& name) {
-            return config::parse_ordering(name) ? std::string() : "unknown ordering: " + name;
-        }, "");
+        const CLI::Validator known(
+            [](const std::string& name) {
+                return config::parse_ordering(name) ? std::string() : "unknown ordering: " + name;
+            },
+            "");
         return app.add_option_function<std::string>(flags(), set, help())
             ->check(known)
             ->default_str(std::string(config::ordering_name(s.*member)));
@@ -48,7 +50,7 @@ struct AddOption {
     // Numbers accept exactly the key's range. With zero_is_off the default
     // (0, off) is outside it and not shown: leaving the option out is off.
     template <class Number>
-    CLI::Option* operator()(Number Settings::*member) const {
+    CLI::Option* operator()(Number Settings::* member) const {
         CLI::Option* option =
             app.add_option(flags(), s.*member, help())->check(CLI::Range(key.min, key.max).description(key.range()));
         if (!key.zero_is_off)

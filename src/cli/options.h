@@ -15,8 +15,8 @@
 namespace rustland::cli {
 
 struct Options {
-    config::Settings settings;          // command-line values (defaults elsewhere)
-    std::set<std::string> given;        // keys set on the command line, "section.key"
+    config::Settings settings;                         // command-line values (defaults elsewhere)
+    std::set<std::string> given;                       // keys set on the command line, "section.key"
     std::optional<std::filesystem::path> config_file;  // --config: this file only
     bool check_config = false;
 };

@@ -7,11 +7,11 @@ namespace rustland {
 
 enum ExitCode : int {
     kExitOk = 0,
-    kExitFailure = 1,      // runtime failure (load, attach, repeated ejection)
-    kExitUsage = 2,        // bad option or value: nothing was loaded
-    kExitNoSchedExt = 3,   // the running kernel has no sched_ext
-    kExitBusy = 4,         // another sched_ext scheduler is attached
-    kExitConfig = 5,       // a configuration file is invalid: nothing was loaded
+    kExitFailure = 1,     // runtime failure (load, attach, repeated ejection)
+    kExitUsage = 2,       // bad option or value: nothing was loaded
+    kExitNoSchedExt = 3,  // the running kernel has no sched_ext
+    kExitBusy = 4,        // another sched_ext scheduler is attached
+    kExitConfig = 5,      // a configuration file is invalid: nothing was loaded
 };
 
 }  // namespace rustland

@@ -67,9 +67,9 @@ std::string range_problem(const Key& key, double value, std::string_view shown) 
 std::optional<double> numeric_value(const Settings& s, const Key& key) {
     struct Get {
         const Settings& s;
-        std::optional<double> operator()(std::uint64_t Settings::*m) const { return static_cast<double>(s.*m); }
-        std::optional<double> operator()(std::uint32_t Settings::*m) const { return static_cast<double>(s.*m); }
-        std::optional<double> operator()(double Settings::*m) const { return s.*m; }
+        std::optional<double> operator()(std::uint64_t Settings::* m) const { return static_cast<double>(s.*m); }
+        std::optional<double> operator()(std::uint32_t Settings::* m) const { return static_cast<double>(s.*m); }
+        std::optional<double> operator()(double Settings::* m) const { return s.*m; }
         std::optional<double> operator()(bool Settings::*) const { return std::nullopt; }
         std::optional<double> operator()(policy::Ordering Settings::*) const { return std::nullopt; }
     };
@@ -88,7 +88,7 @@ struct Assign {
     }
 
     template <class T>
-    std::string integer(T Settings::*m) const {
+    std::string integer(T Settings::* m) const {
         const auto* v = node.as_integer();
         if (!v)
             return expected("an integer");
@@ -99,10 +99,10 @@ struct Assign {
         return {};
     }
 
-    std::string operator()(std::uint64_t Settings::*m) const { return integer(m); }
-    std::string operator()(std::uint32_t Settings::*m) const { return integer(m); }
+    std::string operator()(std::uint64_t Settings::* m) const { return integer(m); }
+    std::string operator()(std::uint32_t Settings::* m) const { return integer(m); }
 
-    std::string operator()(bool Settings::*m) const {
+    std::string operator()(bool Settings::* m) const {
         const auto* v = node.as_boolean();
         if (!v)
             return expected("a boolean");
@@ -110,7 +110,7 @@ struct Assign {
         return {};
     }
 
-    std::string operator()(double Settings::*m) const {
+    std::string operator()(double Settings::* m) const {
         double x = 0;
         if (const auto* f = node.as_floating_point())
             x = f->get();
@@ -124,7 +124,7 @@ struct Assign {
         return {};
     }
 
-    std::string operator()(policy::Ordering Settings::*m) const {
+    std::string operator()(policy::Ordering Settings::* m) const {
         const auto* v = node.as_string();
         if (!v)
             return expected("a string");
@@ -282,7 +282,7 @@ ReadStatus read_text(const FileRef& file, std::string& text, std::string& error)
                     : fmt::format("cannot open: {}", std::strerror(errno));
         return ReadStatus::Failed;
     }
-    struct stat status {};
+    struct stat status{};
     if (::fstat(fd.get(), &status) != 0) {
         error = fmt::format("cannot stat: {}", std::strerror(errno));
         return ReadStatus::Failed;
@@ -374,8 +374,8 @@ void apply(Loaded& out, const fs::path& file, const toml::table& root, FileProbl
                 problems.add(node.source(), fmt::format("{}: {}", name, problem));
                 continue;
             }
-            out.origins[name] = Origin{Origin::Kind::File, file, key_name.source().begin.line,
-                                       key_name.source().begin.column};
+            out.origins[name] =
+                Origin{Origin::Kind::File, file, key_name.source().begin.line, key_name.source().begin.column};
         }
     }
 }
@@ -446,11 +446,8 @@ void load_file(Loaded& out, const FileRef& file, bool required, std::vector<std:
         if (required)
             problems.push_back(fmt::format("{}: no such file", file.path.string()));
         return;
-    case ReadStatus::Failed:
-        problems.push_back(fmt::format("{}: {}", file.path.string(), error));
-        return;
-    case ReadStatus::Ok:
-        break;
+    case ReadStatus::Failed: problems.push_back(fmt::format("{}: {}", file.path.string(), error)); return;
+    case ReadStatus::Ok: break;
     }
     parse_into(out, file.path, text, problems);
 }
@@ -470,7 +467,7 @@ Dropins dropins(const fs::path& dir, std::vector<std::string>& problems) {
             problems.push_back(fmt::format("{}: cannot list: {}", dir.string(), std::strerror(errno)));
         return out;
     }
-    struct stat status {};
+    struct stat status{};
     if (::fstat(out.dir.get(), &status) != 0) {
         problems.push_back(fmt::format("{}: cannot stat: {}", dir.string(), std::strerror(errno)));
         return out;
@@ -514,8 +511,7 @@ std::string Origin::str() const {
     return "unknown";
 }
 
-Error::Error(std::vector<std::string> problems)
-    : std::runtime_error(join(problems)), problems_(std::move(problems)) {}
+Error::Error(std::vector<std::string> problems) : std::runtime_error(join(problems)), problems_(std::move(problems)) {}
 
 Loaded defaults() {
     Loaded out;
@@ -545,13 +541,13 @@ void validate(const Loaded& loaded) {
     const Origin slice_from = origin("scheduler.slice_us");
     if (problems.empty() && s.slice_us_min > s.slice_us) {
         if (min_from.kind == Origin::Kind::Default && slice_from.kind != Origin::Kind::Default)
-            problems.push_back(fmt::format(
-                "{}: scheduler.slice_us = {} must not be below scheduler.slice_us_min = {} (from {})",
-                slice_from.str(), s.slice_us, s.slice_us_min, min_from.str()));
+            problems.push_back(
+                fmt::format("{}: scheduler.slice_us = {} must not be below scheduler.slice_us_min = {} (from {})",
+                            slice_from.str(), s.slice_us, s.slice_us_min, min_from.str()));
         else
-            problems.push_back(fmt::format(
-                "{}: scheduler.slice_us_min = {} must not exceed scheduler.slice_us = {} (from {})",
-                min_from.str(), s.slice_us_min, s.slice_us, slice_from.str()));
+            problems.push_back(
+                fmt::format("{}: scheduler.slice_us_min = {} must not exceed scheduler.slice_us = {} (from {})",
+                            min_from.str(), s.slice_us_min, s.slice_us, slice_from.str()));
     }
     if (!problems.empty())
         throw Error(std::move(problems));
@@ -593,7 +589,9 @@ std::string ownership_problem(const struct stat& status, uid_t reader) {
     if (!by_group && !by_others)
         return {};
     return fmt::format("writable by {} (mode {:04o}); only its owner may write it",
-                       by_group && by_others ? "its group and others" : by_group ? "its group" : "others",
+                       by_group && by_others ? "its group and others"
+                       : by_group            ? "its group"
+                                             : "others",
                        status.st_mode & 07777);
 }
 

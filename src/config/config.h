@@ -41,7 +41,7 @@ struct Origin {
 
 struct Loaded {
     Settings settings;
-    std::map<std::string, Origin> origins;    // every key, by "section.key"
+    std::map<std::string, Origin> origins;     // every key, by "section.key"
     std::vector<std::filesystem::path> files;  // the files read, in the order applied
 };
 
@@ -68,8 +68,7 @@ Loaded defaults();
 // ownership_problem() says, and a drop-in must not be a symbolic link; so
 // must dropin_dir be trusted. Reports every problem of every file at once.
 // Throws Error.
-Loaded load(const std::filesystem::path& main_file, bool main_required,
-            const std::filesystem::path& dropin_dir);
+Loaded load(const std::filesystem::path& main_file, bool main_required, const std::filesystem::path& dropin_dir);
 
 // What load() does with one file's text, for text already in memory (the
 // fuzz target): the defaults, then `text` as the file `name`, validated.

@@ -14,6 +14,8 @@ namespace {
 // read it. `live`: the running daemon can apply a change without reloading
 // the BPF program; the others are read at load time (BPF rodata, struct_ops
 // flags, the policy's preallocated storage).
+// One entry per key, laid out by hand.
+// clang-format off
 const Key kKeys[] = {
     {.name = "scheduler.slice_us", .field = &Settings::slice_us, .min = 100, .max = 1'000'000, .live = true,
      .flags = "-s,--slice-us", .value_name = "N",
@@ -67,6 +69,7 @@ const Key kKeys[] = {
     {.name = "dbus.max_pending_authorizations_per_user", .field = &Settings::max_pending_authorizations_per_user,
      .min = 1, .max = 64, .live = true},
 };
+// clang-format on
 
 }  // namespace
 
@@ -81,13 +84,9 @@ policy::Settings Settings::policy_settings() const {
     return s;
 }
 
-std::string_view Key::section() const {
-    return name.substr(0, name.find('.'));
-}
+std::string_view Key::section() const { return name.substr(0, name.find('.')); }
 
-std::string_view Key::leaf() const {
-    return name.substr(name.find('.') + 1);
-}
+std::string_view Key::leaf() const { return name.substr(name.find('.') + 1); }
 
 std::string Key::range() const {
     const bool integer = std::holds_alternative<std::uint64_t Settings::*>(field) ||
@@ -97,13 +96,10 @@ std::string Key::range() const {
                    : fmt::format("{}..{}", min, max);
 }
 
-std::span<const Key> keys() {
-    return kKeys;
-}
+std::span<const Key> keys() { return kKeys; }
 
 const Key* find_key(std::string_view name) {
-    const auto it =
-        std::find_if(std::begin(kKeys), std::end(kKeys), [&](const Key& k) { return k.name == name; });
+    const auto it = std::find_if(std::begin(kKeys), std::end(kKeys), [&](const Key& k) { return k.name == name; });
     return it == std::end(kKeys) ? nullptr : &*it;
 }
 
@@ -122,17 +118,17 @@ std::optional<policy::Ordering> parse_ordering(std::string_view name) {
 std::string to_toml(const Settings& settings, const Key& key) {
     struct Format {
         const Settings& s;
-        std::string operator()(std::uint64_t Settings::*m) const { return fmt::format("{}", s.*m); }
-        std::string operator()(std::uint32_t Settings::*m) const { return fmt::format("{}", s.*m); }
-        std::string operator()(bool Settings::*m) const { return s.*m ? "true" : "false"; }
-        std::string operator()(double Settings::*m) const {
+        std::string operator()(std::uint64_t Settings::* m) const { return fmt::format("{}", s.*m); }
+        std::string operator()(std::uint32_t Settings::* m) const { return fmt::format("{}", s.*m); }
+        std::string operator()(bool Settings::* m) const { return s.*m ? "true" : "false"; }
+        std::string operator()(double Settings::* m) const {
             // Shortest form that reads back as the same double, always a TOML float.
             std::string text = fmt::format("{}", s.*m);
             if (std::isfinite(s.*m) && text.find_first_of(".e") == std::string::npos)
                 text += ".0";
             return text;
         }
-        std::string operator()(policy::Ordering Settings::*m) const {
+        std::string operator()(policy::Ordering Settings::* m) const {
             return fmt::format("\"{}\"", ordering_name(s.*m));
         }
     };

@@ -53,16 +53,16 @@ struct Settings {
 };
 
 // Where a key's value lives in Settings; the alternative is the key's type.
-using Field = std::variant<std::uint64_t Settings::*, std::uint32_t Settings::*, bool Settings::*,
-                           double Settings::*, policy::Ordering Settings::*>;
+using Field = std::variant<std::uint64_t Settings::*, std::uint32_t Settings::*, bool Settings::*, double Settings::*,
+                           policy::Ordering Settings::*>;
 
 struct Key {
-    std::string_view name;      // "section.key", e.g. "scheduler.slice_us"
+    std::string_view name;  // "section.key", e.g. "scheduler.slice_us"
     Field field;
-    double min = 0;             // inclusive range of numeric keys
+    double min = 0;  // inclusive range of numeric keys
     double max = 0;
-    bool zero_is_off = false;   // 0 is also accepted (the feature is off)
-    bool live = false;          // a change applies without reattaching the BPF scheduler
+    bool zero_is_off = false;  // 0 is also accepted (the feature is off)
+    bool live = false;         // a change applies without reattaching the BPF scheduler
     // The command-line option that sets the key; keys without one ([dbus])
     // are set in the files only.
     std::string_view flags{};       // as CLI11 takes them: "-s,--slice-us"
@@ -84,7 +84,7 @@ const Key* find_key(std::string_view name);
 // The value of one key as a TOML literal: 5000, true, 2.5, "deadline".
 std::string to_toml(const Settings& settings, const Key& key);
 
-std::string_view ordering_name(policy::Ordering ordering);           // "deadline" | "vruntime"
+std::string_view ordering_name(policy::Ordering ordering);              // "deadline" | "vruntime"
 std::optional<policy::Ordering> parse_ordering(std::string_view name);  // exact, lower case
 
 // What it takes to go from one Settings to another.

@@ -49,8 +49,8 @@ struct FollowGameModeCommand {
     std::size_t max_holds = 16;  // half the daemon's default per-user cap
 };
 
-using Command = std::variant<StatusCommand, ListCommand, MonitorCommand, HoldCommand,
-                             ReleaseCommand, ReloadCommand, RunCommand, FollowGameModeCommand>;
+using Command = std::variant<StatusCommand, ListCommand, MonitorCommand, HoldCommand, ReleaseCommand, ReloadCommand,
+                             RunCommand, FollowGameModeCommand>;
 
 // Either a command, or what to print and the exit code to leave with (--help,
 // --version, or a usage error).

@@ -17,8 +17,7 @@ namespace {
 constexpr const char* kBusDriver = "org.freedesktop.DBus";  // its name and its interface
 
 std::unique_ptr<sdbus::IProxy> bus_driver(sdbus::IConnection& bus) {
-    return sdbus::createProxy(bus, dbus_compat::ServiceName{kBusDriver},
-                              sdbus::ObjectPath{"/org/freedesktop/DBus"});
+    return sdbus::createProxy(bus, dbus_compat::ServiceName{kBusDriver}, sdbus::ObjectPath{"/org/freedesktop/DBus"});
 }
 
 template <class T>
@@ -48,8 +47,7 @@ std::unique_ptr<sdbus::IConnection> connect_system_bus() {
 DaemonClient::DaemonClient(sdbus::IConnection& bus) : DaemonClient(bus, dbus_names::kBusName) {}
 
 DaemonClient::DaemonClient(sdbus::IConnection& bus, const std::string& destination)
-    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination},
-                      sdbus::ObjectPath{dbus_names::kObjectPath}) {
+    : ProxyInterfaces(bus, dbus_compat::ServiceName{destination}, sdbus::ObjectPath{dbus_names::kObjectPath}) {
     registerProxy();
 }
 
@@ -67,8 +65,7 @@ std::string daemon_instance(sdbus::IConnection& bus) {
     return owner;
 }
 
-bool name_has_owner(sdbus::IConnection& bus, const std::string& name,
-                    std::chrono::milliseconds timeout) {
+bool name_has_owner(sdbus::IConnection& bus, const std::string& name, std::chrono::milliseconds timeout) {
     bool owned = false;
     bus_driver(bus)
         ->callMethod("NameHasOwner")
@@ -89,20 +86,17 @@ DaemonStatus DaemonClient::fetch_status() {
     status.ops_name = property_or_default<std::string>(properties, "OpsName");
     status.version = property_or_default<std::string>(properties, "Version");
     using HoldStruct =
-        sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string,
-                      std::int64_t, bool>;
+        sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string, std::int64_t, bool>;
     for (const auto& hold : property_or_default<std::vector<HoldStruct>>(properties, "Holds")) {
-        status.holds.push_back({std::get<0>(hold), std::get<1>(hold), std::get<2>(hold),
-                                std::get<3>(hold), std::get<4>(hold), std::get<5>(hold),
-                                std::get<6>(hold)});
+        status.holds.push_back({std::get<0>(hold), std::get<1>(hold), std::get<2>(hold), std::get<3>(hold),
+                                std::get<4>(hold), std::get<5>(hold), std::get<6>(hold)});
     }
-    status.counters =
-        property_or_default<std::map<std::string, std::uint64_t>>(properties, "Counters");
+    status.counters = property_or_default<std::map<std::string, std::uint64_t>>(properties, "Counters");
     return status;
 }
 
-void DaemonClient::onHoldAdded(const std::uint64_t&, const std::uint32_t&, const std::uint32_t&,
-                               const std::string&, const std::string&) {
+void DaemonClient::onHoldAdded(const std::uint64_t&, const std::uint32_t&, const std::uint32_t&, const std::string&,
+                               const std::string&) {
     if (listeners_.changed) {
         listeners_.changed();
     }
@@ -124,8 +118,7 @@ void DaemonClient::onPropertiesChanged(const dbus_compat::InterfaceName& interfa
     }
 }
 
-std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> buses,
-                                           std::span<const int> fds,
+std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> buses, std::span<const int> fds,
                                            std::optional<std::chrono::milliseconds> timeout) {
     std::vector<pollfd> polled;
     for (const int fd : fds) {

@@ -22,8 +22,7 @@ namespace rustland::ctl {
 // CommandFailed (daemon not running) when there is none.
 std::unique_ptr<sdbus::IConnection> connect_system_bus();
 
-class DaemonClient final
-    : public sdbus::ProxyInterfaces<org::scx::Rustland1_proxy, sdbus::Properties_proxy> {
+class DaemonClient final : public sdbus::ProxyInterfaces<org::scx::Rustland1_proxy, sdbus::Properties_proxy> {
 public:
     // Signals of interest; any may be left empty. Called from wait_for_events().
     struct Listeners {
@@ -47,12 +46,10 @@ public:
     DaemonStatus fetch_status();
 
 private:
-    void onHoldAdded(const std::uint64_t& cookie, const std::uint32_t& pid,
-                     const std::uint32_t& uid, const std::string& app_id,
-                     const std::string& reason) override;
+    void onHoldAdded(const std::uint64_t& cookie, const std::uint32_t& pid, const std::uint32_t& uid,
+                     const std::string& app_id, const std::string& reason) override;
     void onHoldRemoved(const std::uint64_t& cookie, const std::string& why) override;
-    void onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
-                             const dbus_compat::PropertyMap& changed,
+    void onPropertiesChanged(const dbus_compat::InterfaceName& interface_name, const dbus_compat::PropertyMap& changed,
                              const dbus_compat::PropertyNames& invalidated) override;
 
     Listeners listeners_;
@@ -64,8 +61,7 @@ std::string daemon_instance(sdbus::IConnection& bus);
 
 // Whether `name` has an owner on `bus` now; asking the bus, not the name,
 // does not start a D-Bus activatable service.
-bool name_has_owner(sdbus::IConnection& bus, const std::string& name,
-                    std::chrono::milliseconds timeout);
+bool name_has_owner(sdbus::IConnection& bus, const std::string& name, std::chrono::milliseconds timeout);
 
 // Sleeps until the bus or one of `fds` is readable or `timeout` passes, and
 // dispatches the bus messages queued before and during the wait (signal
@@ -76,8 +72,7 @@ bool name_has_owner(sdbus::IConnection& bus, const std::string& name,
 std::optional<std::size_t> wait_for_events(sdbus::IConnection* bus, std::span<const int> fds,
                                            std::optional<std::chrono::milliseconds> timeout);
 // The same over several buses (follow-gamemode: the session and the system bus).
-std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> buses,
-                                           std::span<const int> fds,
+std::optional<std::size_t> wait_for_events(std::span<sdbus::IConnection* const> buses, std::span<const int> fds,
                                            std::optional<std::chrono::milliseconds> timeout);
 
 }  // namespace rustland::ctl

@@ -16,8 +16,7 @@ namespace rustland::ctl {
 namespace {
 
 std::int64_t realtime_now_usec() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -44,8 +43,7 @@ ExitCode show_status(const StatusCommand& command) {
     const auto bus = connect_system_bus();
     DaemonClient client(*bus);
     const auto status = client.fetch_status();
-    fmt::print("{}", command.json ? json_text(status_to_json(status))
-                                  : format_status(status, realtime_now_usec()));
+    fmt::print("{}", command.json ? json_text(status_to_json(status)) : format_status(status, realtime_now_usec()));
     return ExitCode::ok;
 }
 
@@ -53,8 +51,7 @@ ExitCode show_holds(const ListCommand& command) {
     const auto bus = connect_system_bus();
     DaemonClient client(*bus);
     const auto holds = client.fetch_status().holds;
-    fmt::print("{}", command.json ? json_text(holds_to_json(holds))
-                                  : format_holds(holds, realtime_now_usec()));
+    fmt::print("{}", command.json ? json_text(holds_to_json(holds)) : format_holds(holds, realtime_now_usec()));
     return ExitCode::ok;
 }
 
@@ -81,8 +78,7 @@ ExitCode monitor(const MonitorCommand& command) {
             first_frame = false;
             next_refresh = Clock::now() + command.interval;
         }
-        const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(next_refresh -
-                                                                            Clock::now());
+        const auto remaining = std::chrono::ceil<std::chrono::milliseconds>(next_refresh - Clock::now());
         if (wait_for_events(bus.get(), waited, std::max(remaining, std::chrono::milliseconds(0)))) {
             stop_signals.read_one();
             return ExitCode::ok;
@@ -118,8 +114,7 @@ ExitCode hold(const HoldCommand& command) {
         fmt::print("{}\n", *cookie);
         return ExitCode::ok;
     }
-    fmt::print("holding pid {} ({}) as cookie {} until it exits or Ctrl-C\n", command.pid,
-               printable(app_id), *cookie);
+    fmt::print("holding pid {} ({}) as cookie {} until it exits or Ctrl-C\n", command.pid, printable(app_id), *cookie);
     std::fflush(stdout);
 
     const int waited[] = {stop_signals.fd(), target.get()};

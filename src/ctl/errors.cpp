@@ -17,8 +17,7 @@ struct KnownError {
 };
 
 constexpr std::array kKnownErrors{
-    KnownError{dbus_names::error::kPermissionDenied, ExitCode::permission_denied,
-               "permission denied"},
+    KnownError{dbus_names::error::kPermissionDenied, ExitCode::permission_denied, "permission denied"},
     KnownError{dbus_names::error::kNoSuchProcess, ExitCode::no_such_target, "no such process"},
     KnownError{dbus_names::error::kNoSuchHold, ExitCode::no_such_target, "no such hold"},
     KnownError{dbus_names::error::kLimitExceeded, ExitCode::limit_exceeded, "limit exceeded"},
@@ -29,12 +28,9 @@ constexpr std::array kKnownErrors{
     // The bus policy refused the call before the daemon saw it.
     KnownError{"org.freedesktop.DBus.Error.AccessDenied", ExitCode::permission_denied,
                "permission denied by the bus policy"},
-    KnownError{"org.freedesktop.DBus.Error.ServiceUnknown", ExitCode::daemon_not_running,
-               "daemon not running"},
-    KnownError{"org.freedesktop.DBus.Error.NameHasNoOwner", ExitCode::daemon_not_running,
-               "daemon not running"},
-    KnownError{"org.freedesktop.DBus.Error.NoReply", ExitCode::failure,
-               "the daemon did not answer"},
+    KnownError{"org.freedesktop.DBus.Error.ServiceUnknown", ExitCode::daemon_not_running, "daemon not running"},
+    KnownError{"org.freedesktop.DBus.Error.NameHasNoOwner", ExitCode::daemon_not_running, "daemon not running"},
+    KnownError{"org.freedesktop.DBus.Error.NoReply", ExitCode::failure, "the daemon did not answer"},
 };
 
 }  // namespace
@@ -47,8 +43,7 @@ Failure failure_from_dbus_error(std::string_view name, std::string_view message)
         if (known.code == ExitCode::daemon_not_running) {
             // The bus's own message names the bus name; ours says it plainly.
             return {known.code,
-                    fmt::format("daemon not running ({} has no owner on the system bus)",
-                                dbus_names::kBusName)};
+                    fmt::format("daemon not running ({} has no owner on the system bus)", dbus_names::kBusName)};
         }
         if (message.empty()) {
             return {known.code, std::string(known.description)};
@@ -62,8 +57,7 @@ Failure failure_from_dbus_error(std::string_view name, std::string_view message)
 }
 
 Failure no_system_bus(std::string_view detail) {
-    return {ExitCode::daemon_not_running,
-            fmt::format("daemon not running (no system bus: {})", detail)};
+    return {ExitCode::daemon_not_running, fmt::format("daemon not running (no system bus: {})", detail)};
 }
 
 std::string failure_text(std::string_view what, const Failure& failure) {

@@ -18,8 +18,7 @@ struct Failure {
 // Thrown by the commands; main() prints it after the command's description.
 class CommandFailed : public std::runtime_error {
 public:
-    explicit CommandFailed(Failure failure)
-        : std::runtime_error(failure.text), failure_(std::move(failure)) {}
+    explicit CommandFailed(Failure failure) : std::runtime_error(failure.text), failure_(std::move(failure)) {}
     const Failure& failure() const { return failure_; }
 
 private:

@@ -9,9 +9,9 @@ enum class ExitCode : int {
     usage = 2,               // bad command line, or arguments the daemon rejected
     daemon_not_running = 3,  // org.scx.Rustland1 has no owner, or there is no system bus
     permission_denied = 4,
-    no_such_target = 5,      // no such process or hold
+    no_such_target = 5,  // no such process or hold
     limit_exceeded = 6,
-    bad_config = 7,          // reload: the daemon's configuration is invalid
+    bad_config = 7,  // reload: the daemon's configuration is invalid
 };
 
 inline int to_int(ExitCode code) { return static_cast<int>(code); }

@@ -34,9 +34,10 @@ constexpr auto kRetryDelay = std::chrono::seconds(5);
 void log_line(std::string_view line) { fmt::print(stderr, "{}\n", line); }
 
 std::string name_owner_rule(const std::string& name) {
-    return fmt::format("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                       "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
-                       name);
+    return fmt::format(
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'",
+        name);
 }
 
 // The basename of the game's executable: as gamemoded resolved it (it finds
@@ -119,9 +120,7 @@ std::vector<Game> list_games(sdbus::IConnection& session, sdbus::IProxy& gamemod
             .storeResultsTo(listed);
     } catch (const sdbus::Error& error) {
         // Gone again: its NameOwnerChanged follows.
-        log_line(fmt::format("ListGames: {}", failure_from_dbus_error(error.getName(),
-                                                                      error.getMessage())
-                                                   .text));
+        log_line(fmt::format("ListGames: {}", failure_from_dbus_error(error.getName(), error.getMessage()).text));
     }
     std::vector<Game> games;
     for (const auto& game : listed) {
@@ -147,8 +146,8 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
 
     std::vector<BusEvent> events;
     // Subscribed before the first look, so that no change falls in between.
-    auto gamemode = sdbus::createProxy(*session, dbus_compat::ServiceName{kGameModeName},
-                                       sdbus::ObjectPath{kGameModePath});
+    auto gamemode =
+        sdbus::createProxy(*session, dbus_compat::ServiceName{kGameModeName}, sdbus::ObjectPath{kGameModePath});
     gamemode->uponSignal("GameRegistered")
         .onInterface(kGameModeInterface)
         .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
@@ -167,21 +166,18 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
             events.push_back({kind, 0, {}, !new_owner.empty()});
         };
     };
-    const auto gamemode_watch = dbus_compat::add_match(*session, name_owner_rule(kGameModeName),
-                                                       owner_changed(BusEvent::Kind::gamemode_owner));
-    const auto daemon_watch =
-        dbus_compat::add_match(*system, name_owner_rule(dbus_names::kBusName),
-                               owner_changed(BusEvent::Kind::daemon_owner));
+    const auto gamemode_watch =
+        dbus_compat::add_match(*session, name_owner_rule(kGameModeName), owner_changed(BusEvent::Kind::gamemode_owner));
+    const auto daemon_watch = dbus_compat::add_match(*system, name_owner_rule(dbus_names::kBusName),
+                                                     owner_changed(BusEvent::Kind::daemon_owner));
 
     DaemonClient client(*system);
     DaemonHolds holds(client);
-    GameModeFollower follower(holds, [] { return read_process_snapshot(); }, log_line,
-                              command.max_holds);
-    log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})",
-                         kGameModeName, dbus_names::kBusName, command.max_holds));
+    GameModeFollower follower(holds, [] { return read_process_snapshot(); }, log_line, command.max_holds);
+    log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})", kGameModeName,
+                         dbus_names::kBusName, command.max_holds));
     if (!name_has_owner(*system, dbus_names::kBusName, kCallTimeout)) {
-        log_line(fmt::format("{} has no owner on the system bus: waiting for the daemon",
-                             dbus_names::kBusName));
+        log_line(fmt::format("{} has no owner on the system bus: waiting for the daemon", dbus_names::kBusName));
         follower.daemon_vanished();
     }
     // Not a call to gamemoded: it is D-Bus activatable, and following it
@@ -202,8 +198,7 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
         }
         std::optional<std::chrono::milliseconds> timeout;
         if (retry_at != kNoRetry) {
-            timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(retry_at -
-                                                                            Clock::now()),
+            timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(retry_at - Clock::now()),
                                std::chrono::milliseconds(0));
         }
         const auto watched = follower.watched_pidfds();
@@ -224,12 +219,9 @@ ExitCode follow_gamemode(const FollowGameModeCommand& command) {
         for (auto pending = std::exchange(events, {}); const auto& event : pending) {
             switch (event.kind) {
             case BusEvent::Kind::registered:
-                follower.game_registered({event.pid, game_app_id(*session, event.pid,
-                                                                  event.path)});
+                follower.game_registered({event.pid, game_app_id(*session, event.pid, event.path)});
                 break;
-            case BusEvent::Kind::unregistered:
-                follower.game_unregistered(event.pid);
-                break;
+            case BusEvent::Kind::unregistered: follower.game_unregistered(event.pid); break;
             case BusEvent::Kind::gamemode_owner:
                 log_line(event.owned ? "gamemoded started: reading its games"
                                      : "gamemoded stopped: its games are no longer held");

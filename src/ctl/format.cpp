@@ -48,15 +48,12 @@ std::size_t utf8_sequence_length(std::string_view text, char32_t& code_point) {
     return length;
 }
 
-void append_escaped(std::string& out, unsigned char byte) {
-    out += fmt::format("\\x{:02x}", byte);
-}
+void append_escaped(std::string& out, unsigned char byte) { out += fmt::format("\\x{:02x}", byte); }
 
 // Terminal columns of printable() output: one per code point.
 std::size_t display_width(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0u) != 0x80u;
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0u) != 0x80u; }));
 }
 
 std::string pad_to(std::string_view text, std::size_t width) {
@@ -118,9 +115,8 @@ std::string format_holds(const std::vector<HoldInfo>& holds, std::int64_t now_us
     using Row = std::array<std::string, 7>;
     std::vector<Row> rows{{"COOKIE", "PID", "UID", "AGE", "PERSISTENT", "APP-ID", "REASON"}};
     for (const auto& hold : holds) {
-        rows.push_back({fmt::to_string(hold.cookie), fmt::to_string(hold.pid),
-                        fmt::to_string(hold.uid), format_age(now_usec - hold.since_usec),
-                        hold.persistent ? "yes" : "no", printable(hold.app_id),
+        rows.push_back({fmt::to_string(hold.cookie), fmt::to_string(hold.pid), fmt::to_string(hold.uid),
+                        format_age(now_usec - hold.since_usec), hold.persistent ? "yes" : "no", printable(hold.app_id),
                         printable(hold.reason)});
     }
     std::array<std::size_t, 7> widths{};
@@ -163,8 +159,7 @@ std::string format_status(const DaemonStatus& status, std::int64_t now_usec) {
         value_width = std::max(value_width, fmt::formatted_size("{}", value));
     }
     for (const auto& [name, value] : status.counters) {
-        out += fmt::format("  {}  {:>{}}\n", pad_to(printable(name), name_width), value,
-                           value_width);
+        out += fmt::format("  {}  {:>{}}\n", pad_to(printable(name), name_width), value, value_width);
     }
     return out;
 }
@@ -184,12 +179,8 @@ nlohmann::json holds_to_json(const std::vector<HoldInfo>& holds) {
 }
 
 nlohmann::json status_to_json(const DaemonStatus& status) {
-    return {{"state", status.state},
-            {"state_reason", status.state_reason},
-            {"ops_name", status.ops_name},
-            {"version", status.version},
-            {"holds", holds_to_json(status.holds)},
-            {"counters", status.counters}};
+    return {{"state", status.state},     {"state_reason", status.state_reason},  {"ops_name", status.ops_name},
+            {"version", status.version}, {"holds", holds_to_json(status.holds)}, {"counters", status.counters}};
 }
 
 std::string json_text(const nlohmann::json& value) {

@@ -9,10 +9,8 @@
 
 namespace rustland::ctl {
 
-GameModeFollower::GameModeFollower(HoldService& service, Snapshotter snapshot, Logger log,
-                                   std::size_t max_holds)
-    : service_(service), snapshot_(std::move(snapshot)), log_(std::move(log)),
-      max_holds_(max_holds) {}
+GameModeFollower::GameModeFollower(HoldService& service, Snapshotter snapshot, Logger log, std::size_t max_holds)
+    : service_(service), snapshot_(std::move(snapshot)), log_(std::move(log)), max_holds_(max_holds) {}
 
 void GameModeFollower::games_listed(std::vector<Game> games) {
     games_.clear();
@@ -78,13 +76,10 @@ std::map<pid_t, std::uint64_t> GameModeFollower::holds() const {
     return cookies;
 }
 
-bool GameModeFollower::covered(const ProcessSnapshot& snapshot,
-                               const ProcessInfo& process) const {
+bool GameModeFollower::covered(const ProcessSnapshot& snapshot, const ProcessInfo& process) const {
     const auto held_as = [this](const ProcessInfo& candidate) -> const Held* {
         const auto found = held_.find(candidate.pid);
-        return found != held_.end() && same_process(found->second.process, candidate)
-                   ? &found->second
-                   : nullptr;
+        return found != held_.end() && same_process(found->second.process, candidate) ? &found->second : nullptr;
     };
     if (held_as(process)) {
         return true;
@@ -143,8 +138,7 @@ void GameModeFollower::reconcile() {
     // of the ones listed here covers another.)
     std::vector<std::pair<ProcessInfo, const Game*>> needed;
     for (const auto& [pid, entry] : wanted) {
-        if (!covered(snapshot, entry.first) &&
-            !refused_.contains({pid, entry.first.start_ticks})) {
+        if (!covered(snapshot, entry.first) && !refused_.contains({pid, entry.first.start_ticks})) {
             needed.push_back(entry);
         }
     }
@@ -177,20 +171,18 @@ bool GameModeFollower::hold(const ProcessInfo& process, const Game& game) {
     }
     const std::string reason = process.pid == game.pid
                                    ? std::string("GameMode game")
-                                   : fmt::format("GameMode: started by game {} before its hold",
-                                                 game.pid);
+                                   : fmt::format("GameMode: started by game {} before its hold", game.pid);
     auto result = service_.hold(process, game.app_id, reason);
     if (auto* grant = std::get_if<HoldGrant>(&result)) {
-        log_(fmt::format("holding pid {} ({}, {}) as cookie {}", process.pid,
-                         printable(game.app_id), reason, grant->cookie));
-        held_.insert_or_assign(process.pid, Held{process, grant->cookie, std::move(grant->pidfd),
-                                                 grant->held_at_ticks, game.pid});
+        log_(fmt::format("holding pid {} ({}, {}) as cookie {}", process.pid, printable(game.app_id), reason,
+                         grant->cookie));
+        held_.insert_or_assign(process.pid,
+                               Held{process, grant->cookie, std::move(grant->pidfd), grant->held_at_ticks, game.pid});
         return true;
     }
     const auto& failure = std::get<Failure>(result);
     switch (failure.code) {
-    case ExitCode::no_such_target:
-        return true;  // exited meanwhile
+    case ExitCode::no_such_target: return true;  // exited meanwhile
     case ExitCode::limit_exceeded:
         // The user's cap or hold rate in the daemon: time (or a hold
         // ending) makes room, so ask again later.
@@ -214,10 +206,8 @@ bool GameModeFollower::hold(const ProcessInfo& process, const Game& game) {
 void GameModeFollower::release(const Held& held) {
     const auto failure = service_.release(held.cookie);
     // Already ended (its process exited, the daemon restarted): nothing to do.
-    if (failure && failure->code != ExitCode::no_such_target &&
-        failure->code != ExitCode::daemon_not_running) {
-        log_(fmt::format("releasing pid {}: {}", held.process.pid,
-                         failure_text("release", *failure)));
+    if (failure && failure->code != ExitCode::no_such_target && failure->code != ExitCode::daemon_not_running) {
+        log_(fmt::format("releasing pid {}: {}", held.process.pid, failure_text("release", *failure)));
         return;
     }
     log_(fmt::format("released pid {} (cookie {})", held.process.pid, held.cookie));

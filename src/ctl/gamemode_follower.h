@@ -48,8 +48,7 @@ class HoldService {
 public:
     virtual ~HoldService() = default;
     // Holds exactly `process` (not a process that reused its pid).
-    virtual std::variant<HoldGrant, Failure> hold(const ProcessInfo& process,
-                                                  const std::string& app_id,
+    virtual std::variant<HoldGrant, Failure> hold(const ProcessInfo& process, const std::string& app_id,
                                                   const std::string& reason) = 0;
     virtual std::optional<Failure> release(std::uint64_t cookie) = 0;
 };
@@ -61,8 +60,7 @@ public:
 
     // At most `max_holds` holds at once, so that the games leave some of the
     // user's per-user budget in the daemon to other clients.
-    GameModeFollower(HoldService& service, Snapshotter snapshot, Logger log,
-                     std::size_t max_holds);
+    GameModeFollower(HoldService& service, Snapshotter snapshot, Logger log, std::size_t max_holds);
 
     // gamemoded's ListGames, when it (re)appears: the games it knows replace ours.
     void games_listed(std::vector<Game> games);

@@ -27,9 +27,7 @@ rustland::ctl::ExitCode execute(const rustland::ctl::Command& command) {
                           [](const ReleaseCommand& request) { return release(request); },
                           [](const ReloadCommand& request) { return reload(request); },
                           [](const RunCommand& request) { return run(request); },
-                          [](const FollowGameModeCommand& request) {
-                              return follow_gamemode(request);
-                          },
+                          [](const FollowGameModeCommand& request) { return follow_gamemode(request); },
                       },
                       command);
 }
@@ -38,8 +36,7 @@ rustland::ctl::ExitCode execute(const rustland::ctl::Command& command) {
 
 int main(int argc, char** argv) {
     using namespace rustland::ctl;
-    const auto parsed =
-        parse_arguments(std::span<const char* const>(argv, static_cast<std::size_t>(argc)));
+    const auto parsed = parse_arguments(std::span<const char* const>(argv, static_cast<std::size_t>(argc)));
     if (!parsed.command) {
         fmt::print(stdout, "{}", parsed.out);
         fmt::print(stderr, "{}", parsed.err);

@@ -24,8 +24,7 @@ namespace {
 constexpr int kExitNotFound = 127;
 constexpr int kExitNotExecutable = 126;
 
-[[noreturn]] void exec_in_child(const RunCommand& command, std::string_view what, int go_fd,
-                                const sigset_t& mask) {
+[[noreturn]] void exec_in_child(const RunCommand& command, std::string_view what, int go_fd, const sigset_t& mask) {
     // The parent writes one byte once CMD is held, or closes the pipe without
     // writing when CMD must not run (--strict).
     char go = 0;
@@ -44,16 +43,14 @@ constexpr int kExitNotExecutable = 126;
     argv.push_back(nullptr);
     ::execvp(argv[0], argv.data());
     const int error = errno;
-    const Failure failure{ExitCode::failure, error == ENOENT ? std::string("command not found")
-                                                             : std::strerror(error)};
+    const Failure failure{ExitCode::failure, error == ENOENT ? std::string("command not found") : std::strerror(error)};
     fmt::print(stderr, "{}\n", failure_line(what, failure));
     ::_exit(error == ENOENT ? kExitNotFound : kExitNotExecutable);
 }
 
 // Holds the child for the rest of this connection's life (the daemon ends a
 // non-persistent hold when its caller disconnects). nullopt on success.
-std::optional<Failure> hold_child(sdbus::IConnection& bus, int child_pidfd,
-                                  const RunCommand& command) {
+std::optional<Failure> hold_child(sdbus::IConnection& bus, int child_pidfd, const RunCommand& command) {
     try {
         DaemonClient client(bus);
         client.Hold(sdbus::UnixFd(child_pidfd), command.app_id, command.reason, {});
@@ -121,8 +118,7 @@ ExitCode run(const RunCommand& command) {
         throw CommandFailed(*refused);
     }
     if (refused) {
-        fmt::print(stderr, "scx-rustlandctl: warning: {}; running it without a hold\n",
-                   failure_text(what, *refused));
+        fmt::print(stderr, "scx-rustlandctl: warning: {}; running it without a hold\n", failure_text(what, *refused));
     }
     const char go = 'g';
     if (::write(go_write.get(), &go, 1) != 1) {

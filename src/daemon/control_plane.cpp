@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include <sdbus-c++/IConnection.h>
 #include <sdbus-c++/Error.h>
+#include <sdbus-c++/IConnection.h>
 #include <spdlog/spdlog.h>
 
 #include "service/target.h"
@@ -58,8 +58,8 @@ void ControlPlane::apply(const config::Settings& settings) {
         return;
     }
     try {
-        auto service = std::make_unique<service::Service>(sdbus::createSystemBusConnection(), limits,
-                                                          held_.registry(), reload_requests_);
+        auto service = std::make_unique<service::Service>(sdbus::createSystemBusConnection(), limits, held_.registry(),
+                                                          reload_requests_);
         service->set_state(state_);
         service->start();
         service_ = std::move(service);

@@ -27,12 +27,9 @@ Outcome report_end(const dispatcher::ExitInfo& info, ControlPlane& control, syst
 
 int exit_code_of(dispatcher::Error::Kind kind) {
     switch (kind) {
-    case dispatcher::Error::Kind::NoSchedExt:
-        return kExitNoSchedExt;
-    case dispatcher::Error::Kind::Busy:
-        return kExitBusy;
-    case dispatcher::Error::Kind::Failure:
-        break;
+    case dispatcher::Error::Kind::NoSchedExt: return kExitNoSchedExt;
+    case dispatcher::Error::Kind::Busy: return kExitBusy;
+    case dispatcher::Error::Kind::Failure: break;
     }
     return kExitFailure;
 }

@@ -24,8 +24,8 @@ namespace {
 // What the scheduling loop runs: the C and C++ runtimes, the loader, libbpf's
 // ring buffers and the seccomp guard installed on it. Any other library's code
 // is released; the VM test's page-fault check catches a loop that needs one.
-constexpr std::array kSchedulingPath = {"ld-linux", "libc.so", "libm.so", "libstdc++.so", "libgcc_s.so",
-                                        "libbpf.so", "libseccomp.so"};
+constexpr std::array kSchedulingPath = {"ld-linux",    "libc.so",   "libm.so",      "libstdc++.so",
+                                        "libgcc_s.so", "libbpf.so", "libseccomp.so"};
 
 bool on_scheduling_path(std::string_view path) {
     const std::string_view name = path.substr(path.rfind('/') + 1);
@@ -55,11 +55,10 @@ std::vector<AddressRange> releasable_library_code(std::string_view maps) {
         fields >> range >> perms >> offset >> dev >> inode >> path;
         const auto dash = range.find('-');
         if (dash == std::string::npos || perms.size() < 3 || perms[1] == 'w' || perms[2] != 'x' ||
-            !path.starts_with('/') ||
-            path.find(".so") == std::string::npos || on_scheduling_path(path))
+            !path.starts_with('/') || path.find(".so") == std::string::npos || on_scheduling_path(path))
             continue;
-        ranges.push_back({parse_hex(std::string_view(range).substr(0, dash)),
-                          parse_hex(std::string_view(range).substr(dash + 1))});
+        ranges.push_back(
+            {parse_hex(std::string_view(range).substr(0, dash)), parse_hex(std::string_view(range).substr(dash + 1))});
     }
     return ranges;
 }

@@ -71,7 +71,11 @@ int poll_timeout(std::initializer_list<const Every*> duties) {
 
 Session::Session(const config::Settings& settings, const ConfigSource& source, systemd::Notifier& notifier,
                  int signal_fd, ControlPlane& control)
-    : settings_(settings), source_(source), notifier_(notifier), control_(control), signal_fd_(signal_fd),
+    : settings_(settings),
+      source_(source),
+      notifier_(notifier),
+      control_(control),
+      signal_fd_(signal_fd),
       done_(eventfd(0, EFD_CLOEXEC)) {}
 
 // The scheduling thread outlives nothing it uses.
@@ -195,9 +199,8 @@ Outcome Session::serve() {
         // A reload may have changed both.
         stats.every = seconds(settings_.stats_interval_s);
         counters.every = control_.serving() ? std::optional<Clock::duration>(kCountersEvery) : std::nullopt;
-        pollfd fds[3] = {{signal_fd_, POLLIN, 0},
-                         {done_.get(), POLLIN, 0},
-                         {control_.reload_requests().fd(), POLLIN, 0}};
+        pollfd fds[3] = {
+            {signal_fd_, POLLIN, 0}, {done_.get(), POLLIN, 0}, {control_.reload_requests().fd(), POLLIN, 0}};
         const int n = poll(fds, 3, poll_timeout({&watchdog, &stats, &counters}));
         if (n < 0 && errno != EINTR)
             throw Error(Error::Kind::Failure, std::string("poll: ") + std::strerror(errno));
@@ -220,9 +223,7 @@ Outcome Session::serve() {
     return ending_;
 }
 
-Session::Step Session::on_reload_requests() {
-    return reload("a D-Bus Reload call", control_.reload_requests().take());
-}
+Session::Step Session::on_reload_requests() { return reload("a D-Bus Reload call", control_.reload_requests().take()); }
 
 Session::Step Session::on_signal() {
     signalfd_siginfo info{};
@@ -305,9 +306,10 @@ void Session::check_watchdog() {
         notifier_.watchdog();
         notifier_.status(status_line(now, settings_.partial));
     } else {
-        spdlog::warn("The scheduling thread made no progress with work pending ({} checks): "
-                     "not pinging the systemd watchdog",
-                     verdict.stalled_checks);
+        spdlog::warn(
+            "The scheduling thread made no progress with work pending ({} checks): "
+            "not pinging the systemd watchdog",
+            verdict.stalled_checks);
     }
 }
 

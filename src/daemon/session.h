@@ -30,8 +30,8 @@ namespace rustland::daemon {
 
 class Session {
 public:
-    Session(const config::Settings& settings, const ConfigSource& source, systemd::Notifier& notifier,
-            int signal_fd, ControlPlane& control);
+    Session(const config::Settings& settings, const ConfigSource& source, systemd::Notifier& notifier, int signal_fd,
+            ControlPlane& control);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

@@ -7,8 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/exit_codes.h"
@@ -81,14 +81,9 @@ int supervise(const ConfigSource& source, config::Settings settings, int signal_
     for (;;) {
         Session session(settings, source, notifier, signal_fd, control);
         switch (session.run()) {
-        case Outcome::Stopped:
-            spdlog::info("scx-rustland detached; tasks are back on the fair class");
-            return kExitOk;
-        case Outcome::Restart:
-            continue;
-        case Outcome::Reattach:
-            settings = session.settings();
-            break;
+        case Outcome::Stopped: spdlog::info("scx-rustland detached; tasks are back on the fair class"); return kExitOk;
+        case Outcome::Restart: continue;
+        case Outcome::Reattach: settings = session.settings(); break;
         case Outcome::Ejected:
             const auto delay = ejections.after_ejection(std::chrono::steady_clock::now());
             if (!delay) {
@@ -96,8 +91,7 @@ int supervise(const ConfigSource& source, config::Settings settings, int signal_
                               ejections.recent());
                 return kExitFailure;
             }
-            spdlog::warn("Reattaching in {} ms",
-                         std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count());
+            spdlog::warn("Reattaching in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count());
             if (!wait_before_reattach(signal_fd, *delay, source, settings)) {
                 notifier.stopping("Stopped while waiting to reattach");
                 return kExitOk;

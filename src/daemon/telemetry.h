@@ -36,7 +36,7 @@ struct Telemetry {
     std::uint64_t heartbeats = 0;
     std::uint64_t page_faults = 0;  // of the scheduling thread, since its loop started
     // Current values.
-    std::uint64_t scheduled = 0;    // tasks waiting in the policy for a decision (-u)
+    std::uint64_t scheduled = 0;  // tasks waiting in the policy for a decision (-u)
     std::uint64_t running = 0;
     std::uint64_t tasks = 0;
     std::uint64_t interactive = 0;
@@ -47,7 +47,7 @@ struct Telemetry {
 
 struct TelemetryField {
     std::string_view name;
-    std::uint64_t Telemetry::*value;
+    std::uint64_t Telemetry::* value;
     bool cumulative;  // adds up across attaches; otherwise a current value
 };
 

@@ -6,10 +6,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -106,9 +106,9 @@ void check_kernel_ready() {
     }
     if (!state.empty() && state != "disabled") {
         std::string ops = read_first_line(std::string(kSchedExtDir) + "/root/ops");
-        throw Error(Error::Kind::Busy,
-                    "Another sched_ext scheduler" + (ops.empty() ? "" : " (" + ops + ")") +
-                        " is already attached (state: " + state + "); stop it before starting scx-rustland.");
+        throw Error(Error::Kind::Busy, "Another sched_ext scheduler" + (ops.empty() ? "" : " (" + ops + ")") +
+                                           " is already attached (state: " + state +
+                                           "); stop it before starting scx-rustland.");
     }
 }
 
@@ -136,12 +136,10 @@ BpfDispatcher::BpfDispatcher(const LoadOptions& options) {
 
     if (int err = rustland_bpf__load(skel_)) {
         rustland_bpf__destroy(skel_);
-        const std::string hint =
-            err == -EPERM    ? " (loading a BPF scheduler needs root, or CAP_BPF and CAP_SYS_ADMIN)"
-            : err == -EACCES ? " (the kernel's verifier rejected it; its log is above)"
-                             : "";
-        throw Error(Error::Kind::Failure,
-                    "Cannot load the BPF dispatcher: " + errno_text(err) + hint + ".");
+        const std::string hint = err == -EPERM ? " (loading a BPF scheduler needs root, or CAP_BPF and CAP_SYS_ADMIN)"
+                                 : err == -EACCES ? " (the kernel's verifier rejected it; its log is above)"
+                                                  : "";
+        throw Error(Error::Kind::Failure, "Cannot load the BPF dispatcher: " + errno_text(err) + hint + ".");
     }
 
     publish(options.tunables);

@@ -35,7 +35,7 @@ private:
 };
 
 struct LoadOptions {
-    pid_t scheduler_tid = 0;        // the thread BPF treats as the scheduler
+    pid_t scheduler_tid = 0;  // the thread BPF treats as the scheduler
     Tunables tunables;
     bool full_user = false;
     bool partial = false;
@@ -46,7 +46,7 @@ struct LoadOptions {
 // Counters kept by the BPF side (cumulative since attach).
 // Named as the daemon reports them (daemon/telemetry.h).
 struct KernelCounters {
-    std::uint64_t queued = 0;   // records in the ring the scheduling thread has not drained
+    std::uint64_t queued = 0;  // records in the ring the scheduling thread has not drained
     std::uint64_t running = 0;
     std::uint64_t user_dispatches = 0, kernel_dispatches = 0, param_updates = 0, preemptions = 0;
     std::uint64_t cancelled = 0, bounced = 0, failed = 0, congested = 0, exit_drops = 0, heartbeats = 0;
@@ -54,12 +54,12 @@ struct KernelCounters {
 };
 
 struct ExitInfo {
-    int kind = 0;                   // enum scx_exit_kind; 0 = still running
+    int kind = 0;  // enum scx_exit_kind; 0 = still running
     std::int64_t exit_code = 0;
     std::string reason;
     std::string message;
-    std::string dump;               // the kernel's debug dump (error exits only)
-    bool restart = false;           // the kernel asks us to attach again (CPU hotplug)
+    std::string dump;      // the kernel's debug dump (error exits only)
+    bool restart = false;  // the kernel asks us to attach again (CPU hotplug)
 };
 
 class BpfDispatcher final : public KernelPort {

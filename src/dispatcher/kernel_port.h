@@ -11,11 +11,11 @@ namespace rustland::dispatcher {
 
 // The policy settings BPF applies itself (default mode, and fallbacks).
 struct Tunables {
-    std::uint64_t slice_ns = 0;     // slice with nobody waiting
-    std::uint64_t slice_min_ns = 0; // floor of the shrinking slice
-    bool deadline_ordering = true;  // add the current burst to the ordering key
-    bool per_cpu_dispatch = false;  // queue tasks on the CPU they last ran on (-i)
-    std::uint64_t starvation_ns = 0; // a task queued longer runs next, whatever its deadline
+    std::uint64_t slice_ns = 0;       // slice with nobody waiting
+    std::uint64_t slice_min_ns = 0;   // floor of the shrinking slice
+    bool deadline_ordering = true;    // add the current burst to the ordering key
+    bool per_cpu_dispatch = false;    // queue tasks on the CPU they last ran on (-i)
+    std::uint64_t starvation_ns = 0;  // a task queued longer runs next, whatever its deadline
 };
 
 // Receives each queued record while the scheduling thread drains the ring.

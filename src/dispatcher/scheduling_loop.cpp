@@ -15,8 +15,7 @@ std::uint64_t monotonic_ns() {
     // steady_clock is CLOCK_MONOTONIC through the vDSO: no syscall. BPF
     // timestamps (bpf_ktime_get_ns) use the same clock.
     return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::steady_clock::now().time_since_epoch())
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
             .count());
 }
 

@@ -20,7 +20,7 @@ namespace rustland::dispatcher {
 // Numbers the scheduling thread publishes for other threads (relaxed reads).
 struct LoopCounters {
     std::atomic<std::uint64_t> rounds{0};          // loop iterations: the progress counter
-    std::atomic<std::uint64_t> nr_scheduled{0};      // tasks waiting in the policy (-u)
+    std::atomic<std::uint64_t> nr_scheduled{0};    // tasks waiting in the policy (-u)
     std::atomic<std::uint64_t> nr_tasks{0};        // pids the policy knows
     std::atomic<std::uint64_t> nr_interactive{0};  // of those, classified interactive
     std::atomic<std::uint64_t> nr_starved{0};      // decisions forced by the starvation guard

@@ -40,8 +40,7 @@ std::size_t checked_capacity(std::size_t capacity) {
 }
 
 // CPU time to charge for this record.
-std::uint64_t used_ns(std::uint64_t prev_sum, const QueuedTask& q, bool is_new,
-                      const Settings& s) {
+std::uint64_t used_ns(std::uint64_t prev_sum, const QueuedTask& q, bool is_new, const Settings& s) {
     // A new pid, or a counter that went backwards (pid reused, exec): its past
     // is unknown, so charge what it reports, but no more than one slice, so a
     // long-lived task seen for the first time isn't punished for its history.
@@ -68,9 +67,7 @@ std::uint64_t ordering_key(std::uint64_t vruntime, const QueuedTask& q, const Se
 // A held task jumps the queue only while it runs in short bursts: one that
 // used up a whole slice is busy, and waits its turn like everyone else, so a
 // held CPU hog cannot take the machine.
-bool goes_first(const QueuedTask& q, const Settings& s) {
-    return q.latency_critical && q.exec_runtime < s.slice_ns;
-}
+bool goes_first(const QueuedTask& q, const Settings& s) { return q.latency_critical && q.exec_runtime < s.slice_ns; }
 
 // A task allowed on one CPU can run nowhere else; with -i every task goes back
 // to the CPU it ran on (warm cache); otherwise the first CPU free takes it.
@@ -129,8 +126,7 @@ bool Scheduler::observe(const QueuedTask& q, std::uint64_t now_ns, TaskParams& o
     Task& t = tasks_[i];
     classify(t, q, now_ns);
     out = params_of(t);
-    return !t.published_known || out.weight_boost != t.published_boost ||
-           out.preempt_on_wakeup != t.published_preempt;
+    return !t.published_known || out.weight_boost != t.published_boost || out.preempt_on_wakeup != t.published_preempt;
 }
 
 void Scheduler::published(const TaskParams& p) {
@@ -308,10 +304,8 @@ Scheduler::Index Scheduler::admit(const QueuedTask& q, std::uint64_t now_ns) {
     // Once a state was forgotten while BPF still applied its parameters, a
     // pid met anew may be that task: its parameters are sent once, whatever
     // they are, so BPF never keeps a boost the policy no longer gives.
-    tasks_[i] = Task{.pid = q.pid,
-                     .vruntime = min_vruntime_,
-                     .last_wakeup_ns = now_ns,
-                     .published_known = !forgot_published_};
+    tasks_[i] =
+        Task{.pid = q.pid, .vruntime = min_vruntime_, .last_wakeup_ns = now_ns, .published_known = !forgot_published_};
     index_insert(q.pid, i);
     list_push(idle_, i);
     ++nr_tasks_;

@@ -31,29 +31,29 @@ enum class Ordering {
 };
 
 struct Settings {
-    std::uint64_t slice_ns = 5'000'000;    // base time slice (-s)
-    std::uint64_t slice_min_ns = 500'000;  // floor of the scaled slice (-S)
-    std::uint64_t slice_boost = 100;       // weight multiplier of interactive tasks (-b); 0 or 1 = off
-    bool per_cpu_dispatch = false;         // keep tasks on the CPU they last ran on (-i)
+    std::uint64_t slice_ns = 5'000'000;         // base time slice (-s)
+    std::uint64_t slice_min_ns = 500'000;       // floor of the scaled slice (-S)
+    std::uint64_t slice_boost = 100;            // weight multiplier of interactive tasks (-b); 0 or 1 = off
+    bool per_cpu_dispatch = false;              // keep tasks on the CPU they last ran on (-i)
     std::uint64_t starvation_ns = 100'000'000;  // a task waiting longer goes next, whatever its key
-    bool preemption = true;                // interactive tasks preempt (off with -n)
+    bool preemption = true;                     // interactive tasks preempt (off with -n)
     Ordering ordering = Ordering::Deadline;
 };
 
 // A task the dispatcher reported (mirrors struct rl_queued_task).
 struct QueuedTask {
     std::int32_t pid = 0;
-    std::int32_t cpu = 0;                  // CPU it last ran on
-    bool exiting = false;                  // the task is gone: forget it
-    bool wakeup = false;                   // reported because it woke up
-    bool latency_critical = false;         // held by a latency-critical hint
+    std::int32_t cpu = 0;           // CPU it last ran on
+    bool exiting = false;           // the task is gone: forget it
+    bool wakeup = false;            // reported because it woke up
+    bool latency_critical = false;  // held by a latency-critical hint
     std::uint32_t nr_cpus_allowed = 0;
-    std::uint32_t wakeups = 0;             // wakeups since the task's previous record
-    std::uint64_t sum_exec_runtime = 0;    // total CPU time, ns
-    std::uint64_t exec_runtime = 0;        // CPU time since it last woke up, ns
-    std::uint64_t burst_ns = 0;            // CPU time of the bursts those wakeups ended, ns
-    std::uint64_t weight = 100;            // 100 = nice 0
-    std::uint64_t enq_cnt = 0;             // generation, echoed in the decision
+    std::uint32_t wakeups = 0;           // wakeups since the task's previous record
+    std::uint64_t sum_exec_runtime = 0;  // total CPU time, ns
+    std::uint64_t exec_runtime = 0;      // CPU time since it last woke up, ns
+    std::uint64_t burst_ns = 0;          // CPU time of the bursts those wakeups ended, ns
+    std::uint64_t weight = 100;          // 100 = nice 0
+    std::uint64_t enq_cnt = 0;           // generation, echoed in the decision
 };
 
 inline constexpr std::int32_t kCpuAny = -1;
@@ -61,18 +61,18 @@ inline constexpr std::int32_t kCpuAny = -1;
 // Where and how to run one task (mirrors struct rl_dispatched_task).
 struct Decision {
     std::int32_t pid = 0;
-    std::int32_t cpu = kCpuAny;            // a CPU id, or kCpuAny
+    std::int32_t cpu = kCpuAny;  // a CPU id, or kCpuAny
     bool preempt = false;
     std::uint64_t slice_ns = 0;
-    std::uint64_t vtime = 0;               // the policy's ordering key (deadline or vruntime)
+    std::uint64_t vtime = 0;  // the policy's ordering key (deadline or vruntime)
     std::uint64_t enq_cnt = 0;
 };
 
 // What the default mode tells BPF about one task (mirrors struct rl_task_params).
 struct TaskParams {
     std::int32_t pid = 0;
-    std::uint32_t weight_boost = 1;        // its CPU time is charged 1/weight_boost as much
-    bool preempt_on_wakeup = false;        // its wakeups may preempt an ordinary task
+    std::uint32_t weight_boost = 1;  // its CPU time is charged 1/weight_boost as much
+    bool preempt_on_wakeup = false;  // its wakeups may preempt an ordinary task
 };
 
 // A task must wake at least this often to count as interactive...
@@ -85,7 +85,7 @@ inline constexpr std::uint64_t kMaxWeight = 1000;
 
 struct Counters {
     std::uint64_t nr_tasks = 0;        // tasks with state (known pids)
-    std::uint64_t nr_scheduled = 0;      // tasks waiting for a decision
+    std::uint64_t nr_scheduled = 0;    // tasks waiting for a decision
     std::uint64_t nr_interactive = 0;  // known tasks classified interactive
     std::uint64_t nr_untracked = 0;    // records dropped: all `capacity` entries were waiting
     std::uint64_t nr_requeued = 0;     // records for a pid that was already waiting
@@ -143,22 +143,22 @@ private:
     // What the policy remembers about one pid between records.
     struct Task {
         std::int32_t pid = 0;
-        std::int32_t cpu = kCpuAny;         // where to dispatch it
+        std::int32_t cpu = kCpuAny;  // where to dispatch it
         std::uint64_t enq_cnt = 0;
-        std::uint64_t vruntime = 0;         // weighted CPU time, cumulative
-        std::uint64_t sum_exec_runtime = 0; // as of the previous record
-        std::uint64_t last_wakeup_ns = 0;   // when it last woke up (or was first seen)
-        std::uint64_t avg_period_ns = 0;    // average time between wakeups; 0 = none seen yet
-        std::uint64_t avg_burst_ns = 0;     // average CPU time per wakeup
+        std::uint64_t vruntime = 0;          // weighted CPU time, cumulative
+        std::uint64_t sum_exec_runtime = 0;  // as of the previous record
+        std::uint64_t last_wakeup_ns = 0;    // when it last woke up (or was first seen)
+        std::uint64_t avg_period_ns = 0;     // average time between wakeups; 0 = none seen yet
+        std::uint64_t avg_burst_ns = 0;      // average CPU time per wakeup
         bool interactive = false;
         std::uint32_t published_boost = 1;  // what BPF applies to it (its defaults at first)
         bool published_preempt = false;
-        bool published_known = true;        // false: BPF may hold what a forgotten state sent
-        bool woke_up = false;               // its latest record is a wakeup
-        std::uint64_t wait_since = 0;       // now_ns when it started waiting
-        Index heap_pos = kNone;             // kNone = not waiting
-        Index prev = kNone;                 // waiting list if waiting, else idle list
-        Index next = kNone;                 // waiting or idle list, or free list
+        bool published_known = true;   // false: BPF may hold what a forgotten state sent
+        bool woke_up = false;          // its latest record is a wakeup
+        std::uint64_t wait_since = 0;  // now_ns when it started waiting
+        Index heap_pos = kNone;        // kNone = not waiting
+        Index prev = kNone;            // waiting list if waiting, else idle list
+        Index next = kNone;            // waiting or idle list, or free list
     };
 
     // A doubly linked list threaded through Task::prev/next, oldest first.
@@ -170,8 +170,8 @@ private:
     // A waiting task in the heap. The ordering key lives here, not in Task, so
     // that sifting compares contiguous memory.
     struct HeapEntry {
-        std::uint64_t key;   // deadline or vruntime; also Decision::vtime
-        std::uint64_t seq;   // enqueue order, unique
+        std::uint64_t key;  // deadline or vruntime; also Decision::vtime
+        std::uint64_t seq;  // enqueue order, unique
         Index task;
         bool latency_critical;
     };
@@ -179,7 +179,7 @@ private:
     // pid -> pool index, open addressing with linear probing.
     struct Slot {
         std::int32_t pid;
-        Index task;          // kNone = empty
+        Index task;  // kNone = empty
     };
 
     Index lookup(std::int32_t pid) const;

@@ -48,9 +48,8 @@ bool HoldRegistry::make_room() {
         const auto holder = held_.find(held_tgid);
         inherited[holder == held_.end() ? 0 : holder->second.holder].push_back(key);
     }
-    const auto most = std::max_element(inherited.begin(), inherited.end(), [](const auto& a, const auto& b) {
-        return a.second.size() < b.second.size();
-    });
+    const auto most = std::max_element(inherited.begin(), inherited.end(),
+                                       [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
     if (most == inherited.end())
         return false;
     spdlog::warn("The latency hint map is full: children of processes held by uid {} lose their hint ({} of them)",

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <sdbus_compat.h>
+#include <spdlog/spdlog.h>
 
 #include "common/event_queue.h"
 #include "common/stack_thread.h"
@@ -68,8 +68,8 @@ constexpr auto kWarningWindow = std::chrono::seconds(60);
 constexpr std::size_t kThreadStack = 512 << 10;
 
 using Clock = std::chrono::steady_clock;
-using HoldRecord = sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string,
-                                 std::int64_t, bool>;
+using HoldRecord =
+    sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string, std::int64_t, bool>;
 
 sdbus::Error to_dbus_error(ErrorCode code, const std::string& message) {
     return sdbus::Error(dbus_compat::ErrorName{error_name(code)}, message);
@@ -158,8 +158,7 @@ std::uint64_t random_cookie() {
 }
 
 std::int64_t realtime_usec() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -178,8 +177,8 @@ public:
           admin_(admin),
           mailbox_(std::move(mailbox)),
           authorizer_(limits),
-          bus_driver_(sdbus::createProxy(bus, dbus_compat::ServiceName{kDbusName},
-                                         sdbus::ObjectPath{"/org/freedesktop/DBus"})),
+          bus_driver_(
+              sdbus::createProxy(bus, dbus_compat::ServiceName{kDbusName}, sdbus::ObjectPath{"/org/freedesktop/DBus"})),
           polkit_(sdbus::createProxy(bus, dbus_compat::ServiceName{kPolkitName}, sdbus::ObjectPath{kPolkitPath})) {
         // One match for every caller (the bus allows a connection only 512):
         // added before any call is served, so each caller's disconnect
@@ -194,8 +193,7 @@ public:
         // and calls property getters without telling them who asked: this
         // is how a Get/GetAll's caller is known (and charged, once).
         property_calls_ = dbus_compat::add_match(
-            bus_,
-            fmt::format("type='method_call',path='{}',interface='org.freedesktop.DBus.Properties'", kObjectPath),
+            bus_, fmt::format("type='method_call',path='{}',interface='org.freedesktop.DBus.Properties'", kObjectPath),
             [this](dbus_compat::MessageArg message) { on_property_call(message); });
         registerAdaptor();
     }
@@ -269,9 +267,8 @@ public:
             // Gone, or /proc showed a successor: the pidfd ends the holds.
             if (!uids || held_.exited(tgid))
                 continue;
-            end_holds_of_target_if(tgid, "credentials-changed", [&](const HoldEntry& hold) {
-                return !Authorizer::may_keep_hold(hold.uid, *uids);
-            });
+            end_holds_of_target_if(tgid, "credentials-changed",
+                                   [&](const HoldEntry& hold) { return !Authorizer::may_keep_hold(hold.uid, *uids); });
         }
         next_credentials_check_ = now + kCredentialsRecheckInterval;
         return next_credentials_check_;
@@ -282,16 +279,13 @@ private:
 
     std::uint64_t Hold(const sdbus::UnixFd& pidfd, const std::string& app_id, const std::string& reason,
                        const std::map<std::string, sdbus::Variant>& options) override {
-        return guarded("Hold", [&] {
-            return add_hold([&] { return resolve_pidfd(pidfd.get()); }, app_id, reason, options);
-        });
+        return guarded("Hold",
+                       [&] { return add_hold([&] { return resolve_pidfd(pidfd.get()); }, app_id, reason, options); });
     }
 
     std::uint64_t HoldPid(const std::uint32_t& pid, const std::string& app_id, const std::string& reason,
                           const std::map<std::string, sdbus::Variant>& options) override {
-        return guarded("HoldPid", [&] {
-            return add_hold([&] { return resolve_pid(pid); }, app_id, reason, options);
-        });
+        return guarded("HoldPid", [&] { return add_hold([&] { return resolve_pid(pid); }, app_id, reason, options); });
     }
 
     void Release(const std::uint64_t& cookie) override {
@@ -344,8 +338,7 @@ private:
     // (and every signal, which goes to everyone) sees them empty.
     std::vector<HoldRecord> Holds() override {
         return guarded("Holds", [&] {
-            const std::optional<uid_t> viewer =
-                emitting_ ? std::nullopt : std::optional(property_reader().uid);
+            const std::optional<uid_t> viewer = emitting_ ? std::nullopt : std::optional(property_reader().uid);
             std::vector<HoldRecord> records;
             records.reserve(holds_.size());
             for (const auto& [cookie, hold] : holds_) {
@@ -394,8 +387,7 @@ private:
         const auto of_caller = std::count_if(holds_.begin(), holds_.end(),
                                              [&](const auto& entry) { return entry.second.uid == caller.uid; });
         authorizer_.check_hold({caller.uid, target.uids, parsed.persistent},
-                               {static_cast<unsigned>(of_caller), static_cast<unsigned>(holds_.size())},
-                               Clock::now());
+                               {static_cast<unsigned>(of_caller), static_cast<unsigned>(holds_.size())}, Clock::now());
         const pid_t tgid = target.tgid;
         hold_process(std::move(target), caller.uid);
 
@@ -404,13 +396,12 @@ private:
             cookie = random_cookie();
         // A non-persistent hold ends when its caller leaves the bus: the
         // NameOwnerChanged for that comes after this call (see the match).
-        const auto& hold =
-            holds_
-                .emplace(cookie, HoldEntry{cookie, tgid, caller.uid, app_id, reason, realtime_usec(),
-                                           parsed.persistent, caller.sender})
-                .first->second;
-        spdlog::debug("D-Bus: hold {} on process {} ({}) for uid {} (pid {}){}", cookie, hold.tgid, app_id,
-                      caller.uid, caller.pid, hold.persistent ? ", persistent" : "");
+        const auto& hold = holds_
+                               .emplace(cookie, HoldEntry{cookie, tgid, caller.uid, app_id, reason, realtime_usec(),
+                                                          parsed.persistent, caller.sender})
+                               .first->second;
+        spdlog::debug("D-Bus: hold {} on process {} ({}) for uid {} (pid {}){}", cookie, hold.tgid, app_id, caller.uid,
+                      caller.pid, hold.persistent ? ", persistent" : "");
         // app_id and reason are for root and the holder only (Holds).
         emit_signal([&] {
             emitHoldAdded(cookie, static_cast<std::uint32_t>(hold.tgid), hold.uid, std::string(), std::string());
@@ -426,8 +417,7 @@ private:
         if (held_.exited(target.tgid))
             end_holds_of_target(target.tgid, "process-exited");
         switch (held_.hold(target.tgid, std::move(target.pidfd), holder)) {
-        case HoldRegistry::Outcome::Held:
-            return;
+        case HoldRegistry::Outcome::Held: return;
         case HoldRegistry::Outcome::SinkFull:
             throw Refusal(ErrorCode::LimitExceeded, "the scheduler's map of latency-critical processes is full");
         case HoldRegistry::Outcome::Exited:
@@ -499,14 +489,12 @@ private:
                 .storeResultsTo(credentials);
         } catch (const sdbus::Error& error) {
             // Mostly a caller that left right after calling: not worth a warning.
-            throw Refusal(ErrorCode::PermissionDenied,
-                          fmt::format("the bus does not know {} ({}: {})", sender, error.getName(),
-                                      error.getMessage()));
+            throw Refusal(ErrorCode::PermissionDenied, fmt::format("the bus does not know {} ({}: {})", sender,
+                                                                   error.getName(), error.getMessage()));
         }
         const auto uid = credentials.find("UnixUserID");
         if (uid == credentials.end() || !uid->second.containsValueOfType<std::uint32_t>())
-            throw Refusal(ErrorCode::PermissionDenied,
-                          fmt::format("the bus does not know the uid of {}", sender));
+            throw Refusal(ErrorCode::PermissionDenied, fmt::format("the bus does not know the uid of {}", sender));
         const auto pid = credentials.find("ProcessID");
         const bool has_pid = pid != credentials.end() && pid->second.containsValueOfType<std::uint32_t>();
         return {sender, uid->second.get<std::uint32_t>(),
@@ -636,9 +624,8 @@ private:
     void emit_properties_changed(const std::vector<std::string>& names) {
         emitting_ = true;
         const dbus_compat::PropertyNames properties(names.begin(), names.end());
-        emit_signal([&] {
-            getObject().emitPropertiesChangedSignal(dbus_compat::InterfaceName{kInterface}, properties);
-        });
+        emit_signal(
+            [&] { getObject().emitPropertiesChangedSignal(dbus_compat::InterfaceName{kInterface}, properties); });
         emitting_ = false;
     }
 
@@ -654,8 +641,8 @@ private:
     std::optional<Clock::time_point> last_counters_signal_;
 
     std::map<std::uint64_t, HoldEntry> holds_;
-    std::unordered_map<std::string, Caller> callers_;  // by unique name, until it leaves
-    std::map<uid_t, unsigned> pending_authorizations_;  // Reloads waiting for polkit, per uid
+    std::unordered_map<std::string, Caller> callers_;                            // by unique name, until it leaves
+    std::map<uid_t, unsigned> pending_authorizations_;                           // Reloads waiting for polkit, per uid
     std::map<std::uint64_t, std::shared_ptr<sdbus::Result<>>> pending_reloads_;  // waiting for the daemon
     std::uint64_t next_reload_ = 0;
     Clock::time_point next_credentials_check_{};

@@ -50,7 +50,7 @@ struct Limits {
 };
 
 struct SchedulerState {
-    std::string state = "starting";    // starting | attached | detached | ejected
+    std::string state = "starting";  // starting | attached | detached | ejected
     std::string reason;
     std::string ops_name;
 };

@@ -4,11 +4,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cstring>
-#include <fcntl.h>
 #include <string>
 
 #include <fmt/format.h>
@@ -84,9 +84,7 @@ std::optional<std::string> read_file(const std::string& path) {
     }
 }
 
-int pidfd_open(pid_t pid) {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u));
-}
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)); }
 
 Refusal gone(pid_t pid) {
     return Refusal(ErrorCode::NoSuchProcess, fmt::format("process {} does not exist (any more)", pid));
@@ -153,21 +151,18 @@ Target resolve_pidfd(int fd) {
         throw Refusal(ErrorCode::InvalidArgument, "the file descriptor is not open");
     const auto pid = parse_fdinfo_pid(*fdinfo);
     if (!pid)
-        throw Refusal(ErrorCode::InvalidArgument,
-                      "the file descriptor is not a pidfd (see pidfd_open(2))");
+        throw Refusal(ErrorCode::InvalidArgument, "the file descriptor is not a pidfd (see pidfd_open(2))");
     if (*pid == -1)
         throw Refusal(ErrorCode::NoSuchProcess, "the pidfd's process has exited");
     if (*pid == 0)
-        throw Refusal(ErrorCode::InvalidArgument,
-                      "the pidfd's process is outside the daemon's pid namespace");
+        throw Refusal(ErrorCode::InvalidArgument, "the pidfd's process is outside the daemon's pid namespace");
     if (*pid < 0 || *pid > INT_MAX)
         throw Refusal(ErrorCode::InvalidArgument, fmt::format("the pidfd names pid {}", *pid));
     UniqueFd ours(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
     if (!ours && out_of_descriptors_errno())
         out_of_descriptors("duplicating the pidfd");
     if (!ours)
-        throw Refusal(ErrorCode::Failed,
-                      fmt::format("cannot duplicate the pidfd: {}", std::strerror(errno)));
+        throw Refusal(ErrorCode::Failed, fmt::format("cannot duplicate the pidfd: {}", std::strerror(errno)));
     return finish(std::move(ours), static_cast<pid_t>(*pid));
 }
 
@@ -188,8 +183,7 @@ Target resolve_pid(std::uint32_t pid) {
             throw gone(requested);
         if (out_of_descriptors_errno())
             out_of_descriptors(fmt::format("pidfd_open({})", tgid));
-        throw Refusal(ErrorCode::Failed, fmt::format("pidfd_open({}) failed: {}", tgid,
-                                                     std::strerror(errno)));
+        throw Refusal(ErrorCode::Failed, fmt::format("pidfd_open({}) failed: {}", tgid, std::strerror(errno)));
     }
     // With the process pinned, the thread must still be one of its own.
     if (tgid != requested && ::access(fmt::format("/proc/{}/task/{}", tgid, requested).c_str(), F_OK) != 0)

@@ -15,7 +15,6 @@
 
 namespace rustland::service {
 
-
 struct ProcStatus {
     pid_t tgid;
     ProcessUids uids;

@@ -29,18 +29,12 @@ std::atomic<bool> journal_mode{false};
 int journal_priority(spdlog::level::level_enum level) {
     switch (level) {
     case spdlog::level::trace:
-    case spdlog::level::debug:
-        return LOG_DEBUG;
-    case spdlog::level::info:
-        return LOG_INFO;
-    case spdlog::level::warn:
-        return LOG_WARNING;
-    case spdlog::level::err:
-        return LOG_ERR;
-    case spdlog::level::critical:
-        return LOG_CRIT;
-    default:
-        return LOG_INFO;
+    case spdlog::level::debug: return LOG_DEBUG;
+    case spdlog::level::info: return LOG_INFO;
+    case spdlog::level::warn: return LOG_WARNING;
+    case spdlog::level::err: return LOG_ERR;
+    case spdlog::level::critical: return LOG_CRIT;
+    default: return LOG_INFO;
     }
 }
 
@@ -122,7 +116,7 @@ void log_with_fields(spdlog::level::level_enum level, std::string_view message,
     for (auto& line : lines)
         iov.push_back({line.data(), line.size()});
     // sd_journal_sendv copes with newlines in values (binary-safe framing).
-    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0)  // journald unreachable:
+    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0)                    // journald unreachable:
         std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());  // keep the message
 }
 

@@ -54,7 +54,6 @@ bool Notifier::stopping(std::string_view status) { return send(with_status("STOP
 
 bool Notifier::watchdog() { return send("WATCHDOG=1"); }
 
-
 std::optional<std::chrono::microseconds> Notifier::watchdog_interval() {
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)

@@ -4,12 +4,9 @@ namespace rustland::systemd {
 
 std::string_view to_string(GateReason reason) {
     switch (reason) {
-    case GateReason::Progress:
-        return "progress";
-    case GateReason::Idle:
-        return "idle";
-    case GateReason::Stalled:
-        return "stalled";
+    case GateReason::Progress: return "progress";
+    case GateReason::Idle: return "idle";
+    case GateReason::Stalled: return "stalled";
     }
     return "?";
 }

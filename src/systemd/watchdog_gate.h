@@ -34,10 +34,10 @@ namespace rustland::systemd {
 
 // What the control thread reads at a check (relaxed loads are enough).
 struct ProgressSample {
-    std::uint64_t rounds = 0;      // dispatcher::LoopCounters::rounds
-    std::uint64_t nr_queued = 0;   // dispatcher::KernelCounters::nr_queued
+    std::uint64_t rounds = 0;        // dispatcher::LoopCounters::rounds
+    std::uint64_t nr_queued = 0;     // dispatcher::KernelCounters::nr_queued
     std::uint64_t nr_scheduled = 0;  // dispatcher::LoopCounters::nr_scheduled
-    std::uint64_t heartbeats = 0;  // dispatcher::KernelCounters::heartbeats
+    std::uint64_t heartbeats = 0;    // dispatcher::KernelCounters::heartbeats
 };
 
 enum class GateReason {

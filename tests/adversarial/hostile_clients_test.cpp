@@ -66,8 +66,8 @@ std::string err(const char* name) { return std::string(kError) + name; }
 using test_support::fail;
 
 void print_figure(const std::string& what, Clock::duration took) {
-    std::cout << "[figure] " << what << ": "
-              << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us" << std::endl;
+    std::cout << "[figure] " << what << ": " << std::chrono::duration_cast<std::chrono::microseconds>(took).count()
+              << " us" << std::endl;
 }
 
 // A child process of `uid` whose `connections` bus connections each keep
@@ -121,8 +121,8 @@ private:
             return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath,
                                             kInterface.c_str(), "Release", on_reply, sender, "t",
                                             std::uint64_t{999999});
-        return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath,
-                                        kInterface.c_str(), sender->member.c_str(), on_reply, sender, nullptr);
+        return sd_bus_call_method_async(bus, nullptr, dbus_names::kBusName, dbus_names::kObjectPath, kInterface.c_str(),
+                                        sender->member.c_str(), on_reply, sender, nullptr);
     }
 
     static int on_reply(sd_bus_message* reply, void* userdata, sd_bus_error* /*error*/) {
@@ -282,8 +282,8 @@ TEST_F(HostileClients, EveryCallAndPropertyReadSpendsTheCallersBudget) {
         out += error_of([&] { client.Reload(); });
         return out;
     });
-    EXPECT_EQ(hostile, "ok ok " + err("NoSuchHold") + " ok " + err("LimitExceeded") + " " +
-                           err("LimitExceeded") + " " + err("LimitExceeded"));
+    EXPECT_EQ(hostile, "ok ok " + err("NoSuchHold") + " ok " + err("LimitExceeded") + " " + err("LimitExceeded") + " " +
+                           err("LimitExceeded"));
     // Another uid has its own budget.
     EXPECT_EQ(as_user(kBystander, [] { return error_of([] { Client().State(); }); }), "ok");
 }
@@ -421,9 +421,8 @@ TEST_F(HostileClients, AHeldProcessThatBecomesRootLosesItsHold) {
         Client client;
         std::string out;
         std::uint64_t cookie = 0;
-        out += "hold:" + error_of([&] {
-            cookie = client.HoldPid(static_cast<std::uint32_t>(target), "", "", kNoOptions);
-        });
+        out += "hold:" +
+               error_of([&] { cookie = client.HoldPid(static_cast<std::uint32_t>(target), "", "", kNoOptions); });
         ::close(go[1]);  // now exec the setuid program
         out += client.wait_for(removed(cookie, "credentials-changed")) ? " ended" : " still-held";
         ::kill(target, SIGKILL);
@@ -480,8 +479,8 @@ TEST_F(HostileClients, HoldsOfManyCallersDoNotCostTheServiceAMatchRuleEach) {
     // And each caller's leaving still ends its hold.
     Client observer;
     callers.clear();
-    EXPECT_TRUE(observer.wait_for([](const Client::Event& event) { return event.detail == "client-disconnected"; },
-                                  20));
+    EXPECT_TRUE(
+        observer.wait_for([](const Client::Event& event) { return event.detail == "client-disconnected"; }, 20));
     EXPECT_TRUE(hints_.held().empty());
 }
 
@@ -590,11 +589,10 @@ TEST_F(HostileClients, OtherUsersSeeNoAppIdOrReasonOfAHold) {
     start();
     Client root;
     Sleeper target;
-    const auto cookie = root.HoldPid(static_cast<std::uint32_t>(target.pid()), "secret-app", "secret-reason",
-                                     kNoOptions);
-    EXPECT_TRUE(root.wait_for([&](const Client::Event& event) {
-        return event.what == "added" && event.cookie == cookie;
-    }));
+    const auto cookie =
+        root.HoldPid(static_cast<std::uint32_t>(target.pid()), "secret-app", "secret-reason", kNoOptions);
+    EXPECT_TRUE(
+        root.wait_for([&](const Client::Event& event) { return event.what == "added" && event.cookie == cookie; }));
     for (const auto& event : root.events()) {
         if (event.what == "added") {
             EXPECT_EQ(event.detail, std::to_string(target.pid()) + " 0  ") << "HoldAdded goes to everyone";

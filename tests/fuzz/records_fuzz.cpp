@@ -151,7 +151,8 @@ private:
             in_bpf_.erase(record.pid);  // its task storage goes with it
             return;
         }
-        const policy::TaskParams current = in_bpf_.try_emplace(record.pid, policy::TaskParams{.pid = record.pid}).first->second;
+        const policy::TaskParams current =
+            in_bpf_.try_emplace(record.pid, policy::TaskParams{.pid = record.pid}).first->second;
         if (!changed) {
             // Not dropped: the policy wants what BPF applies.
             if (policy_.counters().nr_untracked == dropped && !same(params, current))
@@ -185,8 +186,8 @@ private:
             waiting_.erase(record.pid);
             return;
         }
-        const bool first = record.latency_class == RL_LATENCY_CRITICAL &&
-                           record.exec_runtime < policy_.settings().slice_ns;
+        const bool first =
+            record.latency_class == RL_LATENCY_CRITICAL && record.exec_runtime < policy_.settings().slice_ns;
         const auto [it, added] = waiting_.try_emplace(record.pid, Waiting{record.cpu, record.enq_cnt, first, now, 0});
         if (added)
             it->second.arrival = ++arrivals_;
@@ -250,7 +251,7 @@ private:
     policy::Scheduler policy_;
     std::size_t capacity_;
     bool full_user_;
-    std::map<std::int32_t, Waiting> waiting_;             // full-user mode
+    std::map<std::int32_t, Waiting> waiting_;            // full-user mode
     std::map<std::int32_t, policy::TaskParams> in_bpf_;  // default mode: what BPF applies
     std::uint64_t arrivals_ = 0;
     // The policy's clock: that of the latest record (peek() and pop() take none).

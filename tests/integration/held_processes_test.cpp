@@ -22,8 +22,7 @@ namespace {
 class BpfMap {
 public:
     explicit BpfMap(unsigned capacity) {
-        fd_ = bpf_map_create(BPF_MAP_TYPE_HASH, "hints_test", sizeof(s32), sizeof(rl_latency_hint), capacity,
-                             nullptr);
+        fd_ = bpf_map_create(BPF_MAP_TYPE_HASH, "hints_test", sizeof(s32), sizeof(rl_latency_hint), capacity, nullptr);
     }
     ~BpfMap() {
         if (fd_ >= 0)

@@ -64,8 +64,8 @@ PrivateBus::PrivateBus(const Options& options) : as_system_bus_(options.as_syste
         fail("fork");
     if (daemon_ == 0) {
         ::fcntl(address_pipe[1], F_SETFD, 0);
-        ::execl(DBUS_DAEMON, DBUS_DAEMON, "--nofork", "--nopidfile", config_arg.c_str(),
-                print_address.c_str(), static_cast<char*>(nullptr));
+        ::execl(DBUS_DAEMON, DBUS_DAEMON, "--nofork", "--nopidfile", config_arg.c_str(), print_address.c_str(),
+                static_cast<char*>(nullptr));
         ::_exit(127);
     }
     ::close(address_pipe[1]);

@@ -68,9 +68,10 @@ void check_memory_lock() {
             return setrlimit(RLIMIT_MEMLOCK, &unlimited);
         });
     } else {
-        spdlog::warn("probe: setrlimit(RLIMIT_MEMLOCK, infinity): skipped, the hard limit here is {} bytes, "
-                     "not LimitMEMLOCK=infinity",
-                     current.rlim_max);
+        spdlog::warn(
+            "probe: setrlimit(RLIMIT_MEMLOCK, infinity): skipped, the hard limit here is {} bytes, "
+            "not LimitMEMLOCK=infinity",
+            current.rlim_max);
     }
     checked("mlockall(MCL_CURRENT|MCL_FUTURE)", [] { return mlockall(MCL_CURRENT | MCL_FUTURE); });
 }
@@ -149,14 +150,17 @@ void check_scheduling_thread() {
         // EINVAL: this kernel has no SCHED_EXT. EPERM would be the sandbox.
         const bool ok = rc == 0 || err == EINVAL;
         report("sched_setscheduler(SCHED_EXT)", ok, err,
-               rc == 0 ? "(set)" : ok ? "(EINVAL: no sched_ext in this kernel, not refused)" : "");
+               rc == 0 ? "(set)"
+               : ok    ? "(EINVAL: no sched_ext in this kernel, not refused)"
+                       : "");
 
         errno = 0;
         const bool hardened = rustland::dispatcher::harden_scheduling_thread();
         report("seccomp filter on the scheduling thread", hardened, errno);
         if (hardened) {
             void* p = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            report("mmap refused on the scheduling thread", p == MAP_FAILED && errno == EPERM, p == MAP_FAILED ? errno : 0);
+            report("mmap refused on the scheduling thread", p == MAP_FAILED && errno == EPERM,
+                   p == MAP_FAILED ? errno : 0);
         }
     }).join();
 }

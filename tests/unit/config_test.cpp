@@ -35,6 +35,7 @@ struct NumericSpec {
     double min;
     double max;
 };
+// clang-format off
 const NumericSpec kNumeric[] = {
     {"scheduler.slice_us", 100, 1'000'000},
     {"scheduler.slice_us_min", 10, 1'000'000},
@@ -49,10 +50,12 @@ const NumericSpec kNumeric[] = {
     {"dbus.call_rate_per_second", 0.01, 100'000},
     {"dbus.max_pending_authorizations_per_user", 1, 64},
 };
+// clang-format on
 const std::set<std::string> kLiveKeys{
-    "scheduler.slice_us",      "scheduler.slice_us_min", "scheduler.slice_boost", "scheduler.builtin_idle",
-    "scheduler.no_preemption", "scheduler.ordering",     "logging.verbose",       "logging.stats_interval",
-    "dbus.enabled",            "dbus.max_holds_per_user", "dbus.hold_rate_burst",  "dbus.hold_rate_per_second",
+    "scheduler.slice_us",      "scheduler.slice_us_min",    "scheduler.slice_boost",
+    "scheduler.builtin_idle",  "scheduler.no_preemption",   "scheduler.ordering",
+    "logging.verbose",         "logging.stats_interval",    "dbus.enabled",
+    "dbus.max_holds_per_user", "dbus.hold_rate_burst",      "dbus.hold_rate_per_second",
     "dbus.call_burst",         "dbus.call_rate_per_second", "dbus.max_pending_authorizations_per_user"};
 const std::set<std::string> kReattachKeys{"scheduler.full_user", "scheduler.partial", "scheduler.exit_dump_len",
                                           "scheduler.max_tasks", "logging.debug"};
@@ -108,11 +111,11 @@ Origin file_origin(const fs::path& file, std::uint32_t line, std::uint32_t colum
 void change(Settings& s, const Key& key) {
     struct Change {
         Settings& s;
-        void operator()(std::uint64_t Settings::*m) const { s.*m += 1; }
-        void operator()(std::uint32_t Settings::*m) const { s.*m += 1; }
-        void operator()(bool Settings::*m) const { s.*m = !(s.*m); }
-        void operator()(double Settings::*m) const { s.*m += 1.5; }
-        void operator()(policy::Ordering Settings::*m) const {
+        void operator()(std::uint64_t Settings::* m) const { s.*m += 1; }
+        void operator()(std::uint32_t Settings::* m) const { s.*m += 1; }
+        void operator()(bool Settings::* m) const { s.*m = !(s.*m); }
+        void operator()(double Settings::* m) const { s.*m += 1.5; }
+        void operator()(policy::Ordering Settings::* m) const {
             s.*m = s.*m == policy::Ordering::Deadline ? policy::Ordering::Vruntime : policy::Ordering::Deadline;
         }
     };
@@ -122,8 +125,7 @@ void change(Settings& s, const Key& key) {
 TEST(ConfigKeys, EveryOptionHasOneKeyInAKnownSection) {
     std::set<std::string> names;
     for (const Key& key : keys()) {
-        EXPECT_TRUE(key.section() == "scheduler" || key.section() == "logging" || key.section() == "dbus")
-            << key.name;
+        EXPECT_TRUE(key.section() == "scheduler" || key.section() == "logging" || key.section() == "dbus") << key.name;
         EXPECT_TRUE(names.insert(std::string(key.name)).second) << "duplicate " << key.name;
         EXPECT_EQ(find_key(key.name), &key);
         EXPECT_EQ(std::string(key.section()) + "." + std::string(key.leaf()), key.name);
@@ -367,9 +369,9 @@ TEST_F(Config, DropinThatIsNotARegularFileIsAnError) {
         load_all();
         FAIL() << "no error";
     } catch (const Error& e) {
-        EXPECT_EQ(e.problems(),
-                  (std::vector<std::string>{(dropins_ / "40-dir.toml").string() + ": is a directory, not a regular file",
-                                            (dropins_ / "50-fifo.toml").string() + ": is a FIFO, not a regular file"}));
+        EXPECT_EQ(e.problems(), (std::vector<std::string>{
+                                    (dropins_ / "40-dir.toml").string() + ": is a directory, not a regular file",
+                                    (dropins_ / "50-fifo.toml").string() + ": is a FIFO, not a regular file"}));
     }
 }
 
@@ -410,7 +412,7 @@ TEST_F(Config, FileOrDropinDirWritableByOthersIsRefused) {
 // (label root); the rule itself is tested here.
 TEST(ConfigOwnership, RootOrTheReaderMayOwnAFileOnlyItsOwnerMayWrite) {
     const auto status = [](uid_t owner, mode_t mode) {
-        struct stat st {};
+        struct stat st{};
         st.st_uid = owner;
         st.st_mode = S_IFREG | mode;
         return st;
@@ -471,8 +473,7 @@ TEST_F(Config, UnknownSectionIsAnError) {
     write(main_, "# comment\n[schedulr]\nslice_us = 6000\n");
     const auto message = load_error();
     EXPECT_EQ(message.rfind(main_.string() + ":2:", 0), 0u) << message;
-    EXPECT_NE(message.find("unknown section '[schedulr]' (did you mean '[scheduler]'?)"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("unknown section '[schedulr]' (did you mean '[scheduler]'?)"), std::string::npos) << message;
     write(main_, "[colours]\nred = 1\n");
     EXPECT_NE(load_error().find(":1:2: unknown section '[colours]'"), std::string::npos);
 }
@@ -499,9 +500,7 @@ struct TypeCase {
     const char* expected;  // the message after "file:line:col: "
 };
 
-void PrintTo(const TypeCase& c, std::ostream* os) {
-    *os << c.name;
-}
+void PrintTo(const TypeCase& c, std::ostream* os) { *os << c.name; }
 
 class ConfigType : public Config, public ::testing::WithParamInterface<TypeCase> {};
 
@@ -533,10 +532,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "scheduler.slice_boost: expected an integer, got an array"},
         TypeCase{"stats_interval_string", "[logging]\nstats_interval = \"2\"",
                  "logging.stats_interval: expected a number, got a string"},
-        TypeCase{"verbose_date", "[logging]\nverbose = 1979-05-27",
-                 "logging.verbose: expected a boolean, got a date"},
-        TypeCase{"debug_table", "[logging]\ndebug = { on = true }",
-                 "logging.debug: expected a boolean, got a table"},
+        TypeCase{"verbose_date", "[logging]\nverbose = 1979-05-27", "logging.verbose: expected a boolean, got a date"},
+        TypeCase{"debug_table", "[logging]\ndebug = { on = true }", "logging.debug: expected a boolean, got a table"},
         TypeCase{"ordering_fifo", "[scheduler]\nordering = \"fifo\"",
                  "scheduler.ordering: expected \"deadline\" or \"vruntime\""},
         TypeCase{"ordering_capitalised", "[scheduler]\nordering = \"Deadline\"",
@@ -571,8 +568,8 @@ TEST_F(Config, OutOfRangeNamesFileLineColumnKeyAndRange) {
             const auto number = [](double v) {
                 return std::regex_replace(fmt::format("{}", v), std::regex("\\."), "\\.");
             };
-            const std::string range = (key.zero_is_off ? "0 = off, or " : "") + number(spec.min) + "\\.\\." +
-                                      number(spec.max);
+            const std::string range =
+                (key.zero_is_off ? "0 = off, or " : "") + number(spec.min) + "\\.\\." + number(spec.max);
             const std::regex expected(".*/config\\.toml:2:[0-9]+: " + std::string(spec.name) +
                                       ": -?[0-9.]+ is out of range \\(" + range + "\\)");
             const auto message = load_error();
@@ -612,16 +609,17 @@ TEST_F(Config, StatsIntervalZeroMeansOff) {
 
 TEST_F(Config, BrokenTomlNamesFileLineColumnAndKey) {
     write(main_, "[scheduler]\nslice_us = 6000\n  slice_boost = \n");
-    EXPECT_EQ(load_error(), main_.string() +
-                                ":3:17: invalid TOML (key-value pair): expected value (key 'scheduler.slice_boost')");
+    EXPECT_EQ(load_error(),
+              main_.string() + ":3:17: invalid TOML (key-value pair): expected value (key 'scheduler.slice_boost')");
 
     write(main_, "[scheduler\n");
     EXPECT_EQ(load_error(), main_.string() + ":1:11: invalid TOML (table header): expected ']'");
 
     // A key set twice in one file is a TOML error too.
     write(main_, "[scheduler]\nslice_us = 6000\nslice_us = 7000\n");
-    EXPECT_EQ(load_error(), main_.string() + ":3:12: invalid TOML (key-value pair): cannot redefine existing "
-                                             "integer (key 'scheduler.slice_us')");
+    EXPECT_EQ(load_error(), main_.string() +
+                                ":3:12: invalid TOML (key-value pair): cannot redefine existing "
+                                "integer (key 'scheduler.slice_us')");
 }
 
 // Errors reach whoever reads the journal and a Reload caller: they must not
@@ -643,8 +641,9 @@ TEST_F(Config, ErrorsDoNotQuoteTheFilesText) {
         EXPECT_EQ(message.rfind(main_.string() + ":", 0), 0u) << message;
     }
     write(main_, "[scheduler]\nslice_boost = tru_secret\n");
-    EXPECT_EQ(load_error(), main_.string() + ":2:18: invalid TOML (boolean): expected 'true' "
-                                             "(key 'scheduler.slice_boost')");
+    EXPECT_EQ(load_error(), main_.string() +
+                                ":2:18: invalid TOML (boolean): expected 'true' "
+                                "(key 'scheduler.slice_boost')");
 }
 
 // toml++ 3.3.0 reaches __builtin_unreachable() on some of these where
@@ -654,11 +653,13 @@ TEST_F(Config, NonAsciiCharactersWorkInCommentsAndAreErrorsElsewhere) {
     EXPECT_EQ(load_all().settings.slice_us, 6000u);
 
     write(main_, "[scheduler]\nslice_us = 6000 \xd1\xb0\n");
-    EXPECT_EQ(load_error(), main_.string() + ":2:17: invalid TOML (key-value pair): expected a comment or whitespace "
-                                             "(key 'scheduler.slice_us')");
+    EXPECT_EQ(load_error(), main_.string() +
+                                ":2:17: invalid TOML (key-value pair): expected a comment or whitespace "
+                                "(key 'scheduler.slice_us')");
     write(main_, "[scheduler]\nslice_us\xd1\xb0 = 6000\n");
-    EXPECT_EQ(load_error(), main_.string() + ":2:9: invalid TOML (key-value pair): expected '=' "
-                                             "(key 'scheduler.slice_us')");
+    EXPECT_EQ(load_error(), main_.string() +
+                                ":2:9: invalid TOML (key-value pair): expected '=' "
+                                "(key 'scheduler.slice_us')");
     write(main_, "[scheduler]\nordering = \"déadline\"\n");
     EXPECT_EQ(load_error(), main_.string() + ":2:12: scheduler.ordering: expected \"deadline\" or \"vruntime\"");
     // Malformed UTF-8 is toml++'s to refuse.
@@ -672,10 +673,9 @@ TEST_F(Config, UnknownKeyIsShownOnOneLineAndShortened) {
         load_all();
         FAIL() << "no error";
     } catch (const Error& e) {
-        EXPECT_EQ(e.problems(),
-                  (std::vector<std::string>{main_.string() + ":2:1: unknown key 'scheduler.bad\\x0akey\\x1b[31m'",
-                                            main_.string() + ":3:1: unknown key 'scheduler." + std::string(54, 'k') +
-                                                "...'"}));
+        EXPECT_EQ(e.problems(), (std::vector<std::string>{
+                                    main_.string() + ":2:1: unknown key 'scheduler.bad\\x0akey\\x1b[31m'",
+                                    main_.string() + ":3:1: unknown key 'scheduler." + std::string(54, 'k') + "...'"}));
     }
 }
 
@@ -764,11 +764,12 @@ TEST_F(Config, DescribeParsesBackToTheSameSettings) {
     write(main_,
           "[scheduler]\nslice_us = 8000\nslice_us_min = 700\nslice_boost = 3\nbuiltin_idle = true\n"
           "no_preemption = true\nfull_user = true\n");
-    dropin("10.toml", "[scheduler]\npartial = true\nordering = \"vruntime\"\nexit_dump_len = 4096\n"
-                      "[logging]\nverbose = true\ndebug = true\n"
-                      "[dbus]\nenabled = false\nmax_holds_per_user = 4\nhold_rate_burst = 5\n"
-                      "hold_rate_per_second = 0.5\ncall_burst = 50\ncall_rate_per_second = 12.5\n"
-                      "max_pending_authorizations_per_user = 1\n");
+    dropin("10.toml",
+           "[scheduler]\npartial = true\nordering = \"vruntime\"\nexit_dump_len = 4096\n"
+           "[logging]\nverbose = true\ndebug = true\n"
+           "[dbus]\nenabled = false\nmax_holds_per_user = 4\nhold_rate_burst = 5\n"
+           "hold_rate_per_second = 0.5\ncall_burst = 50\ncall_rate_per_second = 12.5\n"
+           "max_pending_authorizations_per_user = 1\n");
     Loaded l = load_all();
     Settings cli;
     cli.max_tasks = 2048;
@@ -792,8 +793,7 @@ TEST_F(Config, DescribeParsesBackToTheSameSettings) {
 TEST_F(Config, DescribeOfDefaultsSaysSo) {
     const std::string text = describe(defaults());
     for (const Key& key : keys())
-        EXPECT_NE(text.find(std::string(key.leaf()) + " = " + to_toml(Settings{}, key)), std::string::npos)
-            << key.name;
+        EXPECT_NE(text.find(std::string(key.leaf()) + " = " + to_toml(Settings{}, key)), std::string::npos) << key.name;
     EXPECT_NE(text.find("# from built-in default"), std::string::npos);
     write(main_, text);
     const Loaded back = load(main_, true, {});

@@ -39,8 +39,7 @@ TEST(CtlArguments, StatusAndListTakeJson) {
 
 TEST(CtlArguments, MonitorIntervalIsInSecondsWithinRange) {
     EXPECT_EQ(parse_as<MonitorCommand>({"monitor"}).interval, std::chrono::milliseconds(1000));
-    EXPECT_EQ(parse_as<MonitorCommand>({"monitor", "--interval", "0.25"}).interval,
-              std::chrono::milliseconds(250));
+    EXPECT_EQ(parse_as<MonitorCommand>({"monitor", "--interval", "0.25"}).interval, std::chrono::milliseconds(250));
     EXPECT_EQ(parse({"monitor", "--interval", "0"}).exit_code, 2);
     EXPECT_EQ(parse({"monitor", "--interval", "-1"}).exit_code, 2);
 }
@@ -52,8 +51,8 @@ TEST(CtlArguments, HoldTakesPidAppIdReasonPersistent) {
     EXPECT_EQ(plain.reason, "scx-rustlandctl hold");
     EXPECT_FALSE(plain.persistent);
 
-    const auto full = parse_as<HoldCommand>(
-        {"hold", "7", "--app-id", "steam:570", "--reason", "match", "--persistent"});
+    const auto full =
+        parse_as<HoldCommand>({"hold", "7", "--app-id", "steam:570", "--reason", "match", "--persistent"});
     EXPECT_EQ(full.app_id, "steam:570");
     EXPECT_EQ(full.reason, "match");
     EXPECT_TRUE(full.persistent);
@@ -67,8 +66,7 @@ TEST(CtlArguments, HoldTakesPidAppIdReasonPersistent) {
 }
 
 TEST(CtlArguments, ReleaseTakesA64BitCookie) {
-    EXPECT_EQ(parse_as<ReleaseCommand>({"release", "18446744073709551615"}).cookie,
-              18446744073709551615ULL);
+    EXPECT_EQ(parse_as<ReleaseCommand>({"release", "18446744073709551615"}).cookie, 18446744073709551615ULL);
     EXPECT_EQ(parse({"release"}).exit_code, 2);
     EXPECT_EQ(parse({"release", "cookie"}).exit_code, 2);
 }
@@ -80,8 +78,7 @@ TEST(CtlArguments, RunKeepsTheCommandsOwnOptionsAfterDoubleDash) {
     EXPECT_EQ(run.app_id, "game");
     EXPECT_EQ(run.reason, "scx-rustlandctl run");
 
-    const auto named = parse_as<RunCommand>({"run", "--app-id", "steam:570", "--reason", "r",
-                                             "--", "sh"});
+    const auto named = parse_as<RunCommand>({"run", "--app-id", "steam:570", "--reason", "r", "--", "sh"});
     EXPECT_EQ(named.app_id, "steam:570");
     EXPECT_EQ(named.reason, "r");
     EXPECT_FALSE(named.strict);
@@ -136,8 +133,8 @@ TEST(CtlErrors, DaemonErrorsMapToDistinctExitCodes) {
 }
 
 TEST(CtlErrors, MessagesNameWhatFailedInOneLine) {
-    const auto denied = failure_from_dbus_error("org.scx.Rustland1.Error.PermissionDenied",
-                                                "process 1234 belongs to uid 1000");
+    const auto denied =
+        failure_from_dbus_error("org.scx.Rustland1.Error.PermissionDenied", "process 1234 belongs to uid 1000");
     EXPECT_EQ(failure_line("hold 1234", denied),
               "scx-rustlandctl: hold 1234: permission denied: process 1234 belongs to uid 1000");
 
@@ -147,20 +144,19 @@ TEST(CtlErrors, MessagesNameWhatFailedInOneLine) {
               "scx-rustlandctl: status: daemon not running (org.scx.Rustland1 has no owner on "
               "the system bus)");
 
-    EXPECT_EQ(failure_from_dbus_error("org.scx.Rustland1.Error.NoSuchHold", "").text,
-              "no such hold");
-    EXPECT_EQ(failure_from_dbus_error("org.example.Whatever", "odd").text,
-              "org.example.Whatever: odd");
+    EXPECT_EQ(failure_from_dbus_error("org.scx.Rustland1.Error.NoSuchHold", "").text, "no such hold");
+    EXPECT_EQ(failure_from_dbus_error("org.example.Whatever", "odd").text, "org.example.Whatever: odd");
 
     const auto no_bus = no_system_bus("Failed to open bus (No such file or directory)");
     EXPECT_EQ(no_bus.code, ExitCode::daemon_not_running);
-    EXPECT_EQ(no_bus.text, "daemon not running (no system bus: Failed to open bus (No such file "
-                           "or directory))");
+    EXPECT_EQ(no_bus.text,
+              "daemon not running (no system bus: Failed to open bus (No such file "
+              "or directory))");
 }
 
 TEST(CtlErrors, DaemonTextCannotDriveTheTerminalButKeepsItsLines) {
-    const auto bad = failure_from_dbus_error("org.scx.Rustland1.Error.BadConfig",
-                                             "a.toml:1: x\na.toml:2: \x1b]0;evil\x07");
+    const auto bad =
+        failure_from_dbus_error("org.scx.Rustland1.Error.BadConfig", "a.toml:1: x\na.toml:2: \x1b]0;evil\x07");
     EXPECT_EQ(failure_line("reload", bad),
               "scx-rustlandctl: reload: bad config: a.toml:1: x\na.toml:2: \\x1b]0;evil\\x07");
 }
@@ -169,12 +165,14 @@ TEST(CtlFormat, PrintableEscapesControlsAndInvalidUtf8Only) {
     EXPECT_EQ(printable("steam:570 Über 游戏"), "steam:570 Über 游戏");
     EXPECT_EQ(printable("a\tb\nc\x7f"), "a\\x09b\\x0ac\\x7f");
     EXPECT_EQ(printable("a\nb", Newlines::keep), "a\nb");
-    EXPECT_EQ(printable("\xc2\x9b" "31m"), "\\xc2\\x9b31m");        // C1 CSI
-    EXPECT_EQ(printable("\xc0\x9b"), "\\xc0\\x9b");                // overlong ESC
-    EXPECT_EQ(printable("\xe0\x80\x9b"), "\\xe0\\x80\\x9b");       // overlong ESC, 3 bytes
-    EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");       // surrogate
+    EXPECT_EQ(printable("\xc2\x9b"
+                        "31m"),
+              "\\xc2\\x9b31m");                               // C1 CSI
+    EXPECT_EQ(printable("\xc0\x9b"), "\\xc0\\x9b");           // overlong ESC
+    EXPECT_EQ(printable("\xe0\x80\x9b"), "\\xe0\\x80\\x9b");  // overlong ESC, 3 bytes
+    EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
     EXPECT_EQ(printable("ok\xff"), "ok\\xff");
-    EXPECT_EQ(printable("\xe6\xb8"), "\\xe6\\xb8");                // truncated
+    EXPECT_EQ(printable("\xe6\xb8"), "\\xe6\\xb8");  // truncated
 }
 
 TEST(CtlFormat, AgeUsesTheTwoLargestUnits) {
@@ -188,8 +186,7 @@ TEST(CtlFormat, AgeUsesTheTwoLargestUnits) {
 }
 
 std::vector<HoldInfo> two_holds() {
-    return {{7, 1234, 1000, "steam:570", "game", 100'000'000, false},
-            {12345678901, 99, 0, "Über", "x\x1b", 0, true}};
+    return {{7, 1234, 1000, "steam:570", "game", 100'000'000, false}, {12345678901, 99, 0, "Über", "x\x1b", 0, true}};
 }
 
 TEST(CtlFormat, HoldsTableAlignsColumnsByCharacters) {
@@ -201,8 +198,8 @@ TEST(CtlFormat, HoldsTableAlignsColumnsByCharacters) {
 }
 
 TEST(CtlFormat, StatusShowsEveryBlock) {
-    DaemonStatus status{"ejected", "runtime error (stall)", "", "0.1.0", two_holds(),
-                        {{"queued", 5}, {"page_faults", 123456}}};
+    DaemonStatus status{
+        "ejected", "runtime error (stall)", "", "0.1.0", two_holds(), {{"queued", 5}, {"page_faults", 123456}}};
     EXPECT_EQ(format_status(status, 300'000'000),
               "State:    ejected\n"
               "Reason:   runtime error (stall)\n"
@@ -238,8 +235,7 @@ TEST(CtlFormat, JsonCarriesRawValues) {
 
 TEST(CtlArguments, FollowGameModeTakesMaxHoldsWithinRange) {
     EXPECT_EQ(parse_as<FollowGameModeCommand>({"follow-gamemode"}).max_holds, 16U);
-    EXPECT_EQ(parse_as<FollowGameModeCommand>({"follow-gamemode", "--max-holds", "3"}).max_holds,
-              3U);
+    EXPECT_EQ(parse_as<FollowGameModeCommand>({"follow-gamemode", "--max-holds", "3"}).max_holds, 3U);
     EXPECT_EQ(parse({"follow-gamemode", "--max-holds", "0"}).exit_code, 2);
     EXPECT_EQ(parse({"follow-gamemode", "--max-holds", "4097"}).exit_code, 2);
     EXPECT_EQ(parse({"follow-gamemode", "extra"}).exit_code, 2);
@@ -271,8 +267,7 @@ TEST(CtlProcessTree, ReadsThisProcessFromProc) {
 }
 
 TEST(CtlProcessTree, DescendantsListParentsBeforeChildren) {
-    const ProcessSnapshot snapshot({{1, 0, 0}, {10, 1, 5}, {11, 10, 6}, {12, 10, 7},
-                                    {13, 11, 8}, {20, 1, 9}});
+    const ProcessSnapshot snapshot({{1, 0, 0}, {10, 1, 5}, {11, 10, 6}, {12, 10, 7}, {13, 11, 8}, {20, 1, 9}});
     std::vector<pid_t> below;
     for (const auto& process : snapshot.descendants(10)) {
         below.push_back(process.pid);
@@ -331,13 +326,12 @@ public:
 class GameModeFollowerTest : public ::testing::Test {
 protected:
     GameModeFollowerTest()
-        : follower_(service_, [this] { return ProcessSnapshot(processes_); },
-                    [this](std::string_view line) { log_.emplace_back(line); }, 16) {}
+        : follower_(
+              service_, [this] { return ProcessSnapshot(processes_); },
+              [this](std::string_view line) { log_.emplace_back(line); }, 16) {}
 
     // A process started at tick `start`, child of `parent`.
-    void spawn(pid_t pid, pid_t parent, std::uint64_t start) {
-        processes_.push_back({pid, parent, start});
-    }
+    void spawn(pid_t pid, pid_t parent, std::uint64_t start) { processes_.push_back({pid, parent, start}); }
     void exit_process(pid_t pid) {
         // Its children go to init, as the kernel does.
         std::erase_if(processes_, [pid](const ProcessInfo& p) { return p.pid == pid; });
@@ -348,9 +342,8 @@ protected:
         }
     }
     bool logged(std::string_view text) const {
-        return std::any_of(log_.begin(), log_.end(), [text](const std::string& line) {
-            return line.find(text) != std::string::npos;
-        });
+        return std::any_of(log_.begin(), log_.end(),
+                           [text](const std::string& line) { return line.find(text) != std::string::npos; });
     }
 
     FakeHoldService service_;
@@ -360,10 +353,10 @@ protected:
 };
 
 TEST_F(GameModeFollowerTest, HoldsTheGameAndEachProcessItForkedBeforeItsHold) {
-    spawn(100, 1, 10);   // the game (a launcher script, say)
+    spawn(100, 1, 10);    // the game (a launcher script, say)
     spawn(101, 100, 20);  // forked before the hold: the hint will not reach it
     spawn(102, 101, 30);
-    spawn(200, 1, 15);   // not the game's
+    spawn(200, 1, 15);  // not the game's
     follower_.game_registered({100, "supergame"});
     EXPECT_EQ(service_.held_pids(), (std::vector<pid_t>{100, 101, 102}));
     ASSERT_EQ(service_.requests.size(), 3U);
@@ -378,7 +371,7 @@ TEST_F(GameModeFollowerTest, HoldsTheGameAndEachProcessItForkedBeforeItsHold) {
 TEST_F(GameModeFollowerTest, RegisteredChildForkedAfterItsHeldAncestorNeedsNoHold) {
     spawn(100, 1, 10);
     follower_.game_registered({100, "sh"});  // held at tick 100
-    spawn(101, 100, 150);                       // inherits the hint in BPF
+    spawn(101, 100, 150);                    // inherits the hint in BPF
     spawn(102, 101, 160);
     follower_.game_registered({102, "game"});  // gamemoderun's LD_PRELOAD registers it too
     EXPECT_EQ(service_.held_pids(), (std::vector<pid_t>{100}));
@@ -488,8 +481,9 @@ TEST_F(GameModeFollowerTest, BudgetRefusalStopsThePassAndIsRetriedLater) {
 }
 
 TEST_F(GameModeFollowerTest, MaxHoldsCapsTheHoldsAndLogsOnce) {
-    GameModeFollower capped(service_, [this] { return ProcessSnapshot(processes_); },
-                            [this](std::string_view line) { log_.emplace_back(line); }, 2);
+    GameModeFollower capped(
+        service_, [this] { return ProcessSnapshot(processes_); },
+        [this](std::string_view line) { log_.emplace_back(line); }, 2);
     spawn(100, 1, 10);
     spawn(101, 100, 20);
     spawn(102, 100, 30);

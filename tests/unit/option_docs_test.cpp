@@ -45,18 +45,12 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // The manuals and comments wrap anywhere: compare texts with every run of
 // blanks as one space.
-std::string unwrapped(const std::string& text) {
-    return std::regex_replace(text, std::regex(R"(\s+)"), " ");
-}
+std::string unwrapped(const std::string& text) { return std::regex_replace(text, std::regex(R"(\s+)"), " "); }
 
-bool has_option(const Key& key) {
-    return !key.flags.empty();
-}
+bool has_option(const Key& key) { return !key.flags.empty(); }
 
 // "-s" for "-s,--slice-us": the name the manuals cite the option by.
-std::string first_flag(const Key& key) {
-    return std::string(key.flags.substr(0, key.flags.find(',')));
-}
+std::string first_flag(const Key& key) { return std::string(key.flags.substr(0, key.flags.find(','))); }
 
 // As the man page writes the option, markup aside: "-s, --slice-us N".
 std::string spelled(const Key& key) {
@@ -204,9 +198,7 @@ std::string checked_text(const Documented& documented, const Key& key) {
     return text;
 }
 
-TEST(OptionDocs, PackagedConfigListsEveryKeyOnce) {
-    EXPECT_EQ(names_of(packaged_comments()), table_keys());
-}
+TEST(OptionDocs, PackagedConfigListsEveryKeyOnce) { EXPECT_EQ(names_of(packaged_comments()), table_keys()); }
 
 TEST(OptionDocs, PackagedConfigCommentsOutTheBuiltInDefaults) {
     const auto packaged = packaged_keys();
@@ -227,9 +219,7 @@ TEST(OptionDocs, PackagedConfigCommentsGiveRangeOptionAndReloadKind) {
     }
 }
 
-TEST(OptionDocs, TomlManPageListsEveryKeyOnce) {
-    EXPECT_EQ(names_of(man_keys()), table_keys());
-}
+TEST(OptionDocs, TomlManPageListsEveryKeyOnce) { EXPECT_EQ(names_of(man_keys()), table_keys()); }
 
 TEST(OptionDocs, TomlManPageGivesRangeDefaultOptionAndReloadKind) {
     const Documented documented = man_keys();
@@ -241,9 +231,7 @@ TEST(OptionDocs, TomlManPageGivesRangeDefaultOptionAndReloadKind) {
     }
 }
 
-TEST(OptionDocs, ManPageListsEveryOptionOnceWithItsValueName) {
-    EXPECT_EQ(names_of(man_options()), every_option());
-}
+TEST(OptionDocs, ManPageListsEveryOptionOnceWithItsValueName) { EXPECT_EQ(names_of(man_options()), every_option()); }
 
 TEST(OptionDocs, ManPageGivesEveryOptionsRange) {
     const Documented options = man_options();
@@ -256,9 +244,9 @@ TEST(OptionDocs, ManPageGivesEveryOptionsRange) {
 // description of it says so.
 TEST(OptionDocs, BuiltinIdleSaysWhereItDiffersFromUpstream) {
     const Key& key = *find_key("scheduler.builtin_idle");
-    for (const std::string& text : {std::string(key.help), text_of(man_options(), spelled(key)),
-                                    text_of(man_keys(), std::string(key.name)),
-                                    text_of(packaged_comments(), std::string(key.name))})
+    for (const std::string& text :
+         {std::string(key.help), text_of(man_options(), spelled(key)), text_of(man_keys(), std::string(key.name)),
+          text_of(packaged_comments(), std::string(key.name))})
         EXPECT_NE(text.find("upstream scx_rustland"), std::string::npos) << text;
 }
 

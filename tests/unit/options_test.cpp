@@ -47,7 +47,7 @@ std::vector<std::string> names_of(const Key& key) {
 struct OtherValue {
     const Key& key;
     std::vector<std::string> operator()(bool Settings::*) const { return {}; }
-    std::vector<std::string> operator()(policy::Ordering Settings::*m) const {
+    std::vector<std::string> operator()(policy::Ordering Settings::* m) const {
         const bool deadline = Settings{}.*m == policy::Ordering::Deadline;
         return {std::string(config::ordering_name(deadline ? policy::Ordering::Vruntime : policy::Ordering::Deadline))};
     }
@@ -91,8 +91,8 @@ TEST(Options, NothingGivenMeansConfigDefaults) {
 }
 
 TEST(Options, ShortFlagsSetTheirKeys) {
-    const auto o = parse_ok({"-s", "8000", "-S", "200", "-b", "50", "-i", "-n", "-u", "-p",
-                             "--ordering", "vruntime", "--stats", "0.5", "--exit-dump-len", "4096"});
+    const auto o = parse_ok({"-s", "8000", "-S", "200", "-b", "50", "-i", "-n", "-u", "-p", "--ordering", "vruntime",
+                             "--stats", "0.5", "--exit-dump-len", "4096"});
     const auto& s = o.settings;
     EXPECT_EQ(s.slice_us, 8000u);
     EXPECT_EQ(s.slice_us_min, 200u);
@@ -104,11 +104,10 @@ TEST(Options, ShortFlagsSetTheirKeys) {
     EXPECT_EQ(s.ordering, policy::Ordering::Vruntime);
     EXPECT_EQ(s.exit_dump_len, 4096u);
     EXPECT_DOUBLE_EQ(s.stats_interval_s, 0.5);
-    EXPECT_EQ(o.given, (std::set<std::string>{
-                           "scheduler.slice_us", "scheduler.slice_us_min", "scheduler.slice_boost",
-                           "scheduler.builtin_idle", "scheduler.no_preemption", "scheduler.full_user",
-                           "scheduler.partial", "scheduler.ordering", "logging.stats_interval",
-                           "scheduler.exit_dump_len"}));
+    EXPECT_EQ(o.given, (std::set<std::string>{"scheduler.slice_us", "scheduler.slice_us_min", "scheduler.slice_boost",
+                                              "scheduler.builtin_idle", "scheduler.no_preemption",
+                                              "scheduler.full_user", "scheduler.partial", "scheduler.ordering",
+                                              "logging.stats_interval", "scheduler.exit_dump_len"}));
 }
 
 TEST(Options, OnlyGivenKeysAreRecorded) {
@@ -124,9 +123,14 @@ TEST(Options, ConfigFileAndCheck) {
 }
 
 TEST(Options, BadValuesAreUsageErrors) {
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"-s", "5"}, {"-s", "abc"}, {"-S", "0"}, {"-b", "-1"}, {"--stats", "0"},
-             {"--ordering", "fifo"}, {"--no-such-option"}, {"--max-tasks", "10"}})
+    for (const auto& args : std::vector<std::vector<std::string>>{{"-s", "5"},
+                                                                  {"-s", "abc"},
+                                                                  {"-S", "0"},
+                                                                  {"-b", "-1"},
+                                                                  {"--stats", "0"},
+                                                                  {"--ordering", "fifo"},
+                                                                  {"--no-such-option"},
+                                                                  {"--max-tasks", "10"}})
         EXPECT_EQ(parse_exit(args), kExitUsage) << args[0];
 }
 

@@ -258,8 +258,7 @@ TEST(Vruntime, RecentSleeperKeepsItsVruntime) {
 
 // Pid 1 wakes up every `period` and runs `burst` each time; returns one
 // character per wakeup: 'i' once it is classified interactive, '.' if not.
-std::string wakeup_trace(Scheduler& s, std::uint64_t& now, std::uint64_t period, std::uint64_t burst,
-                         int wakeups) {
+std::string wakeup_trace(Scheduler& s, std::uint64_t& now, std::uint64_t period, std::uint64_t burst, int wakeups) {
     std::string out;
     TaskParams params;
     for (int i = 0; i < wakeups; ++i) {
@@ -360,7 +359,8 @@ std::uint64_t vtime_of_interactive_run(std::uint64_t slice_boost) {
     auto s = make_scheduler({.slice_boost = slice_boost, .ordering = Ordering::Vruntime});
     std::uint64_t now = 0;
     make_interactive(s, 1, now);
-    s.enqueue({.pid = 1, .wakeup = true, .wakeups = 1, .sum_exec_runtime = 10 * kMs, .burst_ns = 1 * kMs}, now + 10 * kMs);
+    s.enqueue({.pid = 1, .wakeup = true, .wakeups = 1, .sum_exec_runtime = 10 * kMs, .burst_ns = 1 * kMs},
+              now + 10 * kMs);
     return pop_next(s).vtime;
 }
 
@@ -419,8 +419,8 @@ TEST(Params, NoPreemptionSettingKeepsOnlyTheBoost) {
 TEST(Slice, ShrinksWithWaitingTasksDownToTheFloor) {
     auto s = make_scheduler({.slice_ns = 5 * kMs, .slice_min_ns = 500 * kUs});
     const std::vector<std::pair<std::int32_t, std::uint64_t>> expected = {
-        {0, 5 * kMs},    {1, 5 * kMs},     {2, 5 * kMs},        {3, 2500 * kUs},
-        {4, 2500 * kUs}, {5, 5 * kMs / 3}, {20, 500 * kUs},     {40, 500 * kUs},
+        {0, 5 * kMs},    {1, 5 * kMs},     {2, 5 * kMs},    {3, 2500 * kUs},
+        {4, 2500 * kUs}, {5, 5 * kMs / 3}, {20, 500 * kUs}, {40, 500 * kUs},
     };
     std::int32_t waiting = 0;
     for (const auto& [n, slice] : expected) {
@@ -592,7 +592,7 @@ TEST(Capacity, OldestIdleStateIsReclaimedThenRecordsAreDropped) {
     auto s = make_scheduler({.ordering = Ordering::Vruntime}, 2);
     s.enqueue({.pid = 1, .sum_exec_runtime = 1 * kMs}, 0);
     s.enqueue({.pid = 2, .sum_exec_runtime = 2 * kMs}, 0);
-    drain(s);  // idle since: pid 1, then pid 2; the clock is at 2 ms
+    drain(s);                  // idle since: pid 1, then pid 2; the clock is at 2 ms
     s.enqueue({.pid = 3}, 0);  // reclaims pid 1's entry
     EXPECT_EQ(s.counters().nr_tasks, 2U);
     s.enqueue({.pid = 2, .sum_exec_runtime = 2 * kMs}, 0);
@@ -672,10 +672,10 @@ TEST(Capacity, HotPathDoesNotAllocate) {
     for (int round = 0; round < 3; ++round) {
         for (std::int32_t pid = 1; pid <= kN; ++pid)
             s.enqueue({.pid = pid, .wakeup = true, .wakeups = 1, .sum_exec_runtime = now, .burst_ns = now / 100}, now);
-        s.enqueue({.pid = 1}, now);                    // duplicate
+        s.enqueue({.pid = 1}, now);                   // duplicate
         s.enqueue({.pid = 2, .exiting = true}, now);  // exit while waiting
-        s.enqueue({.pid = kN + 1}, now);               // new pid, reclaims pid 2's entry
-        s.enqueue({.pid = kN + 2}, now);               // table full of waiting tasks
+        s.enqueue({.pid = kN + 1}, now);              // new pid, reclaims pid 2's entry
+        s.enqueue({.pid = kN + 2}, now);              // table full of waiting tasks
         for (Decision d; s.peek(d); s.pop())
             now += 10 * kMs;
         s.enqueue({.pid = kN + 1, .exiting = true}, now);

@@ -120,7 +120,9 @@ TEST(DefaultModeLoop, OfferedSettingsReachBpfOnce) {
     policy::Scheduler policy(64);
     SchedulingLoop loop(policy, false);
     FakeKernel kernel;
-    const policy::Settings settings{.slice_ns = 3 * kMs, .slice_min_ns = kMs / 4, .starvation_ns = 50 * kMs,
+    const policy::Settings settings{.slice_ns = 3 * kMs,
+                                    .slice_min_ns = kMs / 4,
+                                    .starvation_ns = 50 * kMs,
                                     .ordering = policy::Ordering::Vruntime};
     loop.offer(&settings);
     loop.run_round(kernel);

@@ -158,9 +158,10 @@ TEST(HoldOptions, PersistentIsTheOnlyOptionAndABoolean) {
     EXPECT_FALSE(parse_hold_options({}).persistent);
     EXPECT_TRUE(parse_hold_options({{"persistent", sdbus::Variant(true)}}).persistent);
     EXPECT_FALSE(parse_hold_options({{"persistent", sdbus::Variant(false)}}).persistent);
-    for (const auto& options : {std::map<std::string, sdbus::Variant>{{"persistent", sdbus::Variant(1u)}},
-                                std::map<std::string, sdbus::Variant>{{"persistent", sdbus::Variant(std::string("yes"))}},
-                                std::map<std::string, sdbus::Variant>{{"priority", sdbus::Variant(true)}}}) {
+    for (const auto& options :
+         {std::map<std::string, sdbus::Variant>{{"persistent", sdbus::Variant(1u)}},
+          std::map<std::string, sdbus::Variant>{{"persistent", sdbus::Variant(std::string("yes"))}},
+          std::map<std::string, sdbus::Variant>{{"priority", sdbus::Variant(true)}}}) {
         try {
             parse_hold_options(options);
             FAIL() << "accepted option " << options.begin()->first;

@@ -28,16 +28,14 @@ TEST(ProcStatus, MissingOrMalformedFieldsAreRejected) {
 }
 
 TEST(FdinfoPid, FindsThePidLine) {
-    EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1055\nPid:\t812\nNSpid:\t812\n"),
-              812);
+    EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1055\nPid:\t812\nNSpid:\t812\n"), 812);
     EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nPid:\t-1\nNSpid:\t-1\n"), -1);
     EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nPid:\t0\n"), 0);
 }
 
 TEST(FdinfoPid, OtherFdsHaveNone) {
     EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nflags:\t0100002\nmnt_id:\t27\nino:\t6\n"), std::nullopt);
-    EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1055\neventfd-count:\t0\n"),
-              std::nullopt);
+    EXPECT_EQ(parse_fdinfo_pid("pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1055\neventfd-count:\t0\n"), std::nullopt);
     // "NSpid:" alone is not "Pid:".
     EXPECT_EQ(parse_fdinfo_pid("NSpid:\t12\n"), std::nullopt);
 }

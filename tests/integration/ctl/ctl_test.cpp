@@ -13,8 +13,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sdbus-c++/sdbus-c++.h>
+#include <nlohmann/json.hpp>
 
 #include "mock_daemon.h"
 #include "private_bus.h"
@@ -61,9 +61,7 @@ protected:
         return std::make_unique<Process>(std::vector<std::string>{"sleep", "600"});
     }
     bool mock_has_holds(std::size_t count) const {
-        return mock_->wait_until([count](const MockDaemon& mock) {
-            return mock.holds().size() == count;
-        });
+        return mock_->wait_until([count](const MockDaemon& mock) { return mock.holds().size() == count; });
     }
 
     static PrivateBus* bus_;
@@ -72,9 +70,7 @@ protected:
 
 PrivateBus* CtlTest::bus_ = nullptr;
 
-RecordedHold sample_hold() {
-    return {"Hold", 41, 4242, "steam:570", "game \x1b[31mred", true, 1'000'000};
-}
+RecordedHold sample_hold() { return {"Hold", 41, 4242, "steam:570", "game \x1b[31mred", true, 1'000'000}; }
 
 TEST_F(CtlTest, StatusShowsStateOpsVersionHoldsAndCounters) {
     start_mock();
@@ -136,8 +132,8 @@ TEST_F(CtlTest, ListShowsHoldsAsTableAndJson) {
 TEST_F(CtlTest, PersistentHoldPrintsCookieAndReleaseEndsIt) {
     start_mock();
     const auto target = start_target();
-    const auto held = ctl({"hold", std::to_string(target->pid()), "--persistent", "--app-id",
-                           "game", "--reason", "testing"});
+    const auto held =
+        ctl({"hold", std::to_string(target->pid()), "--persistent", "--app-id", "game", "--reason", "testing"});
     ASSERT_EQ(exit_code(held->wait()), 0) << held->err();
     const auto requested = mock_->holds_requested();
     ASSERT_EQ(requested.size(), 1U);
@@ -154,9 +150,7 @@ TEST_F(CtlTest, PersistentHoldPrintsCookieAndReleaseEndsIt) {
 
     const auto again = ctl({"release", std::to_string(requested[0].cookie)});
     EXPECT_EQ(exit_code(again->wait()), 5);
-    EXPECT_NE(again->err().find(
-                  "scx-rustlandctl: release " + std::to_string(requested[0].cookie) +
-                  ": no such hold"),
+    EXPECT_NE(again->err().find("scx-rustlandctl: release " + std::to_string(requested[0].cookie) + ": no such hold"),
               std::string::npos)
         << again->err();
 }
@@ -197,8 +191,7 @@ TEST_F(CtlTest, EachDaemonErrorHasItsExitCodeAndMessage) {
         mock_->fail_next_call(error.name, "mock says no");
         const auto held = ctl({"hold", pid, "--persistent"});
         EXPECT_EQ(exit_code(held->wait()), error.exit_code) << held->err();
-        EXPECT_EQ(held->err(), "scx-rustlandctl: hold " + pid + ": " + error.text +
-                                   ": mock says no\n");
+        EXPECT_EQ(held->err(), "scx-rustlandctl: hold " + pid + ": " + error.text + ": mock says no\n");
     }
     mock_->fail_next_call("org.scx.Rustland1.Error.BadConfig", "/etc/x.toml:3: bad key");
     const auto reload = ctl({"reload"});
@@ -216,13 +209,11 @@ TEST_F(CtlTest, ReloadSucceeds) {
 TEST_F(CtlTest, NoDaemonOrNoBusIsExitCode3) {
     const auto status = ctl({"status"});
     EXPECT_EQ(exit_code(status->wait()), 3);
-    EXPECT_NE(status->err().find("scx-rustlandctl: status: daemon not running"), std::string::npos)
-        << status->err();
+    EXPECT_NE(status->err().find("scx-rustlandctl: status: daemon not running"), std::string::npos) << status->err();
 
     const auto no_bus = ctl({"list"}, {{"DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus"}});
     EXPECT_EQ(exit_code(no_bus->wait()), 3);
-    EXPECT_NE(no_bus->err().find("daemon not running (no system bus"), std::string::npos)
-        << no_bus->err();
+    EXPECT_NE(no_bus->err().find("daemon not running (no system bus"), std::string::npos) << no_bus->err();
 }
 
 TEST_F(CtlTest, HoldNeverReleasesAHoldOfARestartedDaemon) {
@@ -251,8 +242,7 @@ TEST_F(CtlTest, HoldOfAMissingProcessIsExitCode5) {
     target.reset();  // killed and reaped
     const auto held = ctl({"hold", std::to_string(gone)});
     EXPECT_EQ(exit_code(held->wait()), 5);
-    EXPECT_EQ(held->err(),
-              "scx-rustlandctl: hold " + std::to_string(gone) + ": no such process\n");
+    EXPECT_EQ(held->err(), "scx-rustlandctl: hold " + std::to_string(gone) + ": no such process\n");
 }
 
 TEST_F(CtlTest, BadCommandLineIsExitCode2) {
@@ -281,17 +271,14 @@ TEST_F(CtlTest, RunWithoutDaemonWarnsAndRunsTheCommand) {
     const auto run = ctl({"run", "--", "sh", "-c", "echo ran; exit 4"});
     EXPECT_EQ(exit_code(run->wait()), 4);
     EXPECT_EQ(run->out(), "ran\n");
-    EXPECT_NE(run->err().find("scx-rustlandctl: warning: run sh: daemon not running"),
-              std::string::npos)
-        << run->err();
+    EXPECT_NE(run->err().find("scx-rustlandctl: warning: run sh: daemon not running"), std::string::npos) << run->err();
 }
 
 TEST_F(CtlTest, RunStrictWithoutDaemonDoesNotRunTheCommand) {
     const auto run = ctl({"run", "--strict", "--", "sh", "-c", "echo ran"});
     EXPECT_EQ(exit_code(run->wait()), 3);
     EXPECT_EQ(run->out(), "");
-    EXPECT_NE(run->err().find("scx-rustlandctl: run sh: daemon not running"), std::string::npos)
-        << run->err();
+    EXPECT_NE(run->err().find("scx-rustlandctl: run sh: daemon not running"), std::string::npos) << run->err();
 }
 
 TEST_F(CtlTest, RunRefusedWarnsOrWithStrictStops) {
@@ -300,8 +287,9 @@ TEST_F(CtlTest, RunRefusedWarnsOrWithStrictStops) {
     const auto run = ctl({"run", "--", "sh", "-c", "echo ran"});
     EXPECT_EQ(exit_code(run->wait()), 0);
     EXPECT_EQ(run->out(), "ran\n");
-    EXPECT_EQ(run->err(), "scx-rustlandctl: warning: run sh: limit exceeded: too many holds; "
-                          "running it without a hold\n");
+    EXPECT_EQ(run->err(),
+              "scx-rustlandctl: warning: run sh: limit exceeded: too many holds; "
+              "running it without a hold\n");
 
     mock_->fail_next_call("org.scx.Rustland1.Error.PermissionDenied", "not yours");
     const auto strict = ctl({"run", "--strict", "--", "sh", "-c", "echo ran"});
@@ -333,9 +321,7 @@ TEST_F(CtlTest, RunReportsCommandsThatCannotStartLikeAShell) {
     start_mock();
     const auto missing = ctl({"run", "--", "/nonexistent/command"});
     EXPECT_EQ(exit_code(missing->wait()), 127);
-    EXPECT_NE(missing->err().find("run /nonexistent/command: command not found"),
-              std::string::npos)
-        << missing->err();
+    EXPECT_NE(missing->err().find("run /nonexistent/command: command not found"), std::string::npos) << missing->err();
 
     const std::string not_executable =
         std::filesystem::temp_directory_path() / ("scx-rustlandctl-noexec-" + std::to_string(getpid()));

@@ -48,8 +48,7 @@ std::int32_t FakeGameMode::register_game(std::int32_t pid, bool announce) {
     }
     // What gamemoded reports: the executable, from /proc.
     std::error_code error;
-    const std::string executable =
-        std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error);
+    const std::string executable = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error);
     auto game = sdbus::createObject(*connection_, game_path(pid));
     dbus_compat::add_property(*game, kGameInterface, "Executable", [executable] { return executable; });
     dbus_compat::add_property(*game, kGameInterface, "ProcessId", [pid] { return pid; });
@@ -58,8 +57,7 @@ std::int32_t FakeGameMode::register_game(std::int32_t pid, bool announce) {
     if (!announce) {
         return 0;
     }
-    manager_->emitSignal("GameRegistered").onInterface(kInterface).withArguments(pid,
-                                                                                 game_path(pid));
+    manager_->emitSignal("GameRegistered").onInterface(kInterface).withArguments(pid, game_path(pid));
     return 0;
 }
 
@@ -67,8 +65,7 @@ std::int32_t FakeGameMode::unregister_game(std::int32_t pid) {
     if (games_.erase(pid) == 0) {
         return -1;
     }
-    manager_->emitSignal("GameUnregistered").onInterface(kInterface).withArguments(pid,
-                                                                                   game_path(pid));
+    manager_->emitSignal("GameUnregistered").onInterface(kInterface).withArguments(pid, game_path(pid));
     return 0;
 }
 

@@ -36,8 +36,7 @@ const std::string kCtl = SCX_RUSTLANDCTL_PATH;
 class ShellWithChild {
 public:
     explicit ShellWithChild(const std::string& gate = "")
-        : shell_({"sh", "-c", (gate.empty() ? "" : "read line < '" + gate + "'; ") +
-                                  "sleep 600 & echo $!; wait"}) {}
+        : shell_({"sh", "-c", (gate.empty() ? "" : "read line < '" + gate + "'; ") + "sleep 600 & echo $!; wait"}) {}
     ~ShellWithChild() {
         if (child_ > 0) {
             ::kill(child_, SIGKILL);
@@ -83,8 +82,7 @@ protected:
         std::vector<std::string> argv{kCtl, "follow-gamemode"};
         argv.insert(argv.end(), options.begin(), options.end());
         follower_ = std::make_unique<Process>(
-            argv, std::map<std::string, std::string>{
-                      {"DBUS_SESSION_BUS_ADDRESS", session_bus_->address()}});
+            argv, std::map<std::string, std::string>{{"DBUS_SESSION_BUS_ADDRESS", session_bus_->address()}});
     }
     static std::int32_t gamemode(const std::string& method, pid_t pid) {
         return call_gamemode(session_bus_->address(), method, pid);
@@ -125,8 +123,7 @@ TEST_F(FollowGameModeTest, HoldsARegisteredGameAndTheChildItForkedBeforeItsHold)
         EXPECT_FALSE(hold.persistent);
         EXPECT_EQ(hold.reason, hold.pid == game.pid()
                                    ? "GameMode game"
-                                   : "GameMode: started by game " + std::to_string(game.pid()) +
-                                         " before its hold");
+                                   : "GameMode: started by game " + std::to_string(game.pid()) + " before its hold");
     }
 
     ASSERT_EQ(gamemode("UnregisterGame", game.pid()), 0);
@@ -171,15 +168,13 @@ TEST_F(FollowGameModeTest, RegisteredChildForkedAfterItsGamesHoldNeedsNone) {
 TEST_F(FollowGameModeTest, FollowsGameModeLeavingAndTheGamesTheNextOneLists) {
     Process first({"sleep", "600"});
     Process second({"sleep", "600"});
-    auto gamemoded = std::make_unique<FakeGameMode>(session_bus_->address(),
-                                                    std::vector<pid_t>{first.pid()});
+    auto gamemoded = std::make_unique<FakeGameMode>(session_bus_->address(), std::vector<pid_t>{first.pid()});
     start_follower();  // `first` was registered before: ListGames tells
     ASSERT_TRUE(mock_holds({first.pid()})) << follower_log();
     gamemoded.reset();  // its registrations went with it
     ASSERT_TRUE(mock_holds({})) << follower_log();
     // A new gamemoded that already knows a game, and never announces it.
-    gamemoded = std::make_unique<FakeGameMode>(session_bus_->address(),
-                                               std::vector<pid_t>{second.pid()});
+    gamemoded = std::make_unique<FakeGameMode>(session_bus_->address(), std::vector<pid_t>{second.pid()});
     ASSERT_TRUE(mock_holds({second.pid()})) << follower_log();
 }
 
@@ -217,8 +212,7 @@ TEST_F(FollowGameModeTest, WithoutASessionBusItSaysSoAndFails) {
         std::map<std::string, std::string>{{"DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent"}});
     const int status = follower_->wait();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
-    EXPECT_NE(follower_->err().find("follow-gamemode: no session bus (where gamemoded runs)"),
-              std::string::npos)
+    EXPECT_NE(follower_->err().find("follow-gamemode: no session bus (where gamemoded runs)"), std::string::npos)
         << follower_->err();
 }
 

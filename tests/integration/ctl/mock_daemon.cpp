@@ -22,8 +22,7 @@ pid_t pid_of_pidfd(int pidfd) {
 }
 
 std::int64_t now_usec() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -96,8 +95,7 @@ void MockDaemon::fail_if_told() {
     }
 }
 
-std::uint64_t MockDaemon::add(RecordedHold hold,
-                              const std::map<std::string, sdbus::Variant>& options) {
+std::uint64_t MockDaemon::add(RecordedHold hold, const std::map<std::string, sdbus::Variant>& options) {
     for (const auto& [key, value] : options) {
         if (key != "persistent" || !value.containsValueOfType<bool>()) {
             throw sdbus::Error(dbus_compat::ErrorName{dbus_names::error::kInvalidArgument}, "bad option " + key);
@@ -118,15 +116,13 @@ std::uint64_t MockDaemon::add(RecordedHold hold,
     return hold.cookie;
 }
 
-std::uint64_t MockDaemon::Hold(const sdbus::UnixFd& pidfd, const std::string& app_id,
-                               const std::string& reason,
+std::uint64_t MockDaemon::Hold(const sdbus::UnixFd& pidfd, const std::string& app_id, const std::string& reason,
                                const std::map<std::string, sdbus::Variant>& options) {
     fail_if_told();
     return add({"Hold", 0, pid_of_pidfd(pidfd.get()), app_id, reason, false, 0}, options);
 }
 
-std::uint64_t MockDaemon::HoldPid(const std::uint32_t& pid, const std::string& app_id,
-                                  const std::string& reason,
+std::uint64_t MockDaemon::HoldPid(const std::uint32_t& pid, const std::string& app_id, const std::string& reason,
                                   const std::map<std::string, sdbus::Variant>& options) {
     fail_if_told();
     return add({"HoldPid", 0, static_cast<pid_t>(pid), app_id, reason, false, 0}, options);
@@ -136,8 +132,7 @@ void MockDaemon::Release(const std::uint64_t& cookie) {
     fail_if_told();
     {
         const std::lock_guard lock(mutex_);
-        const auto erased = std::erase_if(
-            live_, [cookie](const RecordedHold& hold) { return hold.cookie == cookie; });
+        const auto erased = std::erase_if(live_, [cookie](const RecordedHold& hold) { return hold.cookie == cookie; });
         if (erased == 0) {
             throw sdbus::Error(dbus_compat::ErrorName{dbus_names::error::kNoSuchHold},
                                "no hold with cookie " + std::to_string(cookie));
@@ -159,16 +154,15 @@ void MockDaemon::Reload(sdbus::Result<>&& result) {
     }
 }
 
-std::vector<sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string,
-                          std::int64_t, bool>>
+std::vector<sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string, std::int64_t, bool>>
 MockDaemon::Holds() {
     const std::lock_guard lock(mutex_);
-    std::vector<sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string,
-                              std::string, std::int64_t, bool>>
+    std::vector<
+        sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string, std::int64_t, bool>>
         holds;
     for (const auto& hold : live_) {
-        holds.emplace_back(hold.cookie, static_cast<std::uint32_t>(hold.pid), 0U, hold.app_id,
-                           hold.reason, hold.since_usec, hold.persistent);
+        holds.emplace_back(hold.cookie, static_cast<std::uint32_t>(hold.pid), 0U, hold.app_id, hold.reason,
+                           hold.since_usec, hold.persistent);
     }
     return holds;
 }

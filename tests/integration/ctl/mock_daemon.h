@@ -25,15 +25,14 @@ namespace rustland::ctl::test {
 struct RecordedHold {
     std::string method;  // "Hold" (by pidfd) or "HoldPid"
     std::uint64_t cookie = 0;
-    pid_t pid = 0;       // for Hold: the pid the pidfd refers to
+    pid_t pid = 0;  // for Hold: the pid the pidfd refers to
     std::string app_id;
     std::string reason;
     bool persistent = false;
     std::int64_t since_usec = 0;
 };
 
-class MockDaemon final
-    : public sdbus::AdaptorInterfaces<org::scx::Rustland1_adaptor, sdbus::Properties_adaptor> {
+class MockDaemon final : public sdbus::AdaptorInterfaces<org::scx::Rustland1_adaptor, sdbus::Properties_adaptor> {
 public:
     // Owns org.scx.Rustland1 on the bus DBUS_SYSTEM_BUS_ADDRESS names.
     static std::unique_ptr<MockDaemon> start();
@@ -44,9 +43,9 @@ public:
     // A live hold, as if some client had asked for it earlier.
     void add_hold(const RecordedHold& hold);
 
-    std::vector<RecordedHold> holds() const;          // live
+    std::vector<RecordedHold> holds() const;            // live
     std::vector<RecordedHold> holds_requested() const;  // every successful Hold/HoldPid
-    std::vector<std::uint64_t> releases() const;     // every successful Release
+    std::vector<std::uint64_t> releases() const;        // every successful Release
 
     // Waits (up to a generous safety limit) until `ready` holds; false if it never did.
     bool wait_until(const std::function<bool(const MockDaemon&)>& ready) const;
@@ -54,11 +53,9 @@ public:
 private:
     MockDaemon(std::unique_ptr<sdbus::IConnection> connection);
 
-    std::uint64_t Hold(const sdbus::UnixFd& pidfd, const std::string& app_id,
-                       const std::string& reason,
+    std::uint64_t Hold(const sdbus::UnixFd& pidfd, const std::string& app_id, const std::string& reason,
                        const std::map<std::string, sdbus::Variant>& options) override;
-    std::uint64_t HoldPid(const std::uint32_t& pid, const std::string& app_id,
-                          const std::string& reason,
+    std::uint64_t HoldPid(const std::uint32_t& pid, const std::string& app_id, const std::string& reason,
                           const std::map<std::string, sdbus::Variant>& options) override;
     void Release(const std::uint64_t& cookie) override;
     void Reload(sdbus::Result<>&& result) override;
@@ -66,12 +63,10 @@ private:
     std::string StateReason() override { return ""; }
     std::string OpsName() override { return "rustland"; }
     std::string Version() override { return "9.9.9-mock"; }
-    std::vector<sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string,
-                              std::string, std::int64_t, bool>>
+    std::vector<
+        sdbus::Struct<std::uint64_t, std::uint32_t, std::uint32_t, std::string, std::string, std::int64_t, bool>>
     Holds() override;
-    std::map<std::string, std::uint64_t> Counters() override {
-        return {{"queued", 5}, {"scheduled", 1234567}};
-    }
+    std::map<std::string, std::uint64_t> Counters() override { return {{"queued", 5}, {"scheduled", 1234567}}; }
 
     // Throws the error set by fail_next_call(), once.
     void fail_if_told();

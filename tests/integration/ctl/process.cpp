@@ -24,8 +24,7 @@ using test_support::fail;
 
 }  // namespace
 
-Process::Process(const std::vector<std::string>& argv,
-                 const std::map<std::string, std::string>& environment) {
+Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& environment) {
     // Built before fork: the mock daemon's thread may hold locks at fork time.
     std::vector<std::string> variables;
     for (char** variable = environ; *variable != nullptr; ++variable) {
@@ -55,8 +54,7 @@ Process::Process(const std::vector<std::string>& argv,
     // Closed by a successful exec (close-on-exec): its EOF tells the parent
     // the child runs the new program, so its name and /proc entries are final.
     int exec_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
-        ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
         fail("pipe2");
     }
     pid_ = ::fork();

@@ -15,8 +15,7 @@ class Process {
 public:
     // Starts argv[0] (searched in PATH) with stdout and stderr captured;
     // `environment` entries override or (empty value) remove variables.
-    Process(const std::vector<std::string>& argv,
-            const std::map<std::string, std::string>& environment = {});
+    Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& environment = {});
     ~Process();  // kills and reaps a child still running
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;

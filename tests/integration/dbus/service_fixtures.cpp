@@ -165,26 +165,24 @@ FakePolkit::FakePolkit(bool authorize, bool stall)
       object_(sdbus::createObject(*connection_, sdbus::ObjectPath{"/org/freedesktop/PolicyKit1/Authority"})) {
     constexpr const char* kInterface = "org.freedesktop.PolicyKit1.Authority";
     if (stall) {
-        dbus_compat::add_method(
-            *object_, kInterface, "CheckAuthorization",
-            [this](sdbus::Result<Answer>&& result, const Subject& subject, const std::string& action,
-                   const std::map<std::string, std::string>& /*details*/, const std::uint32_t& flags,
-                   const std::string& /*cancellation_id*/) {
-                {
-                    std::lock_guard lock(mutex_);
-                    unanswered_.push_back(std::move(result));
-                }
-                record(subject, action, flags);
-            });
+        dbus_compat::add_method(*object_, kInterface, "CheckAuthorization",
+                                [this](sdbus::Result<Answer>&& result, const Subject& subject,
+                                       const std::string& action, const std::map<std::string, std::string>& /*details*/,
+                                       const std::uint32_t& flags, const std::string& /*cancellation_id*/) {
+                                    {
+                                        std::lock_guard lock(mutex_);
+                                        unanswered_.push_back(std::move(result));
+                                    }
+                                    record(subject, action, flags);
+                                });
     } else {
-        dbus_compat::add_method(
-            *object_, kInterface, "CheckAuthorization",
-            [this](const Subject& subject, const std::string& action,
-                   const std::map<std::string, std::string>& /*details*/, const std::uint32_t& flags,
-                   const std::string& /*cancellation_id*/) -> Answer {
-                record(subject, action, flags);
-                return Answer{authorize_, false, std::map<std::string, std::string>{}};
-            });
+        dbus_compat::add_method(*object_, kInterface, "CheckAuthorization",
+                                [this](const Subject& subject, const std::string& action,
+                                       const std::map<std::string, std::string>& /*details*/,
+                                       const std::uint32_t& flags, const std::string& /*cancellation_id*/) -> Answer {
+                                    record(subject, action, flags);
+                                    return Answer{authorize_, false, std::map<std::string, std::string>{}};
+                                });
     }
     dbus_compat::finish_registration(*object_);
     connection_->enterEventLoopAsync();
@@ -202,8 +200,7 @@ void FakePolkit::record(const Subject& subject, const std::string& action, std::
     {
         std::lock_guard lock(mutex_);
         questions_.push_back({std::get<0>(subject),
-                              name == details.end() ? std::string() : name->second.get<std::string>(), action,
-                              flags});
+                              name == details.end() ? std::string() : name->second.get<std::string>(), action, flags});
     }
     asked_.notify_all();
 }
@@ -331,8 +328,7 @@ void ServiceOnPrivateBus::start(const Limits& limits) {
     service_->start();
 }
 
-std::function<bool(const Client::Event&)> ServiceOnPrivateBus::removed(std::uint64_t cookie,
-                                                                       const std::string& why) {
+std::function<bool(const Client::Event&)> ServiceOnPrivateBus::removed(std::uint64_t cookie, const std::string& why) {
     return [=](const Client::Event& event) {
         return event.what == "removed" && event.cookie == cookie && event.detail == why;
     };

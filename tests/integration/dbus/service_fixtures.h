@@ -79,8 +79,7 @@ private:
 };
 
 // A client of org.scx.Rustland1 on its own connection, recording signals.
-class Client final
-    : public sdbus::ProxyInterfaces<org::scx::Rustland1_proxy, sdbus::Properties_proxy> {
+class Client final : public sdbus::ProxyInterfaces<org::scx::Rustland1_proxy, sdbus::Properties_proxy> {
 public:
     Client();
     ~Client();
@@ -101,8 +100,7 @@ private:
     void onHoldAdded(const std::uint64_t& cookie, const std::uint32_t& pid, const std::uint32_t& uid,
                      const std::string& app_id, const std::string& reason) override;
     void onHoldRemoved(const std::uint64_t& cookie, const std::string& why) override;
-    void onPropertiesChanged(const dbus_compat::InterfaceName& interface_name,
-                             const dbus_compat::PropertyMap& changed,
+    void onPropertiesChanged(const dbus_compat::InterfaceName& interface_name, const dbus_compat::PropertyMap& changed,
                              const dbus_compat::PropertyNames& invalidated) override;
     void record(Event event);
 

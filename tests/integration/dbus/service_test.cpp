@@ -3,10 +3,10 @@
 // forked children running as uid 65534. Needs root.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -154,7 +154,10 @@ TEST_F(DbusService, StopEndsEveryHoldAndReleasesTheName) {
     auto driver = sdbus::createProxy(dbus_compat::ServiceName{"org.freedesktop.DBus"},
                                      sdbus::ObjectPath{"/org/freedesktop/DBus"});
     bool owned = true;
-    driver->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string("org.scx.Rustland1")).storeResultsTo(owned);
+    driver->callMethod("NameHasOwner")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(std::string("org.scx.Rustland1"))
+        .storeResultsTo(owned);
     EXPECT_FALSE(owned);
     service_->stop();  // idempotent
 }
@@ -194,8 +197,7 @@ TEST_F(DbusService, MalformedArgumentsAreErrorsAndTheServiceKeepsServing) {
               err("NoSuchProcess"));
     EXPECT_EQ(error_of([&] { client.HoldPid(0, "", "", kNoOptions); }), err("InvalidArgument"));
     EXPECT_EQ(error_of([&] { client.HoldPid(0xffffffffu, "", "", kNoOptions); }), err("InvalidArgument"));
-    EXPECT_EQ(error_of([&] { client.HoldPid(pid, std::string(256, 'a'), "", kNoOptions); }),
-              err("InvalidArgument"));
+    EXPECT_EQ(error_of([&] { client.HoldPid(pid, std::string(256, 'a'), "", kNoOptions); }), err("InvalidArgument"));
     EXPECT_EQ(error_of([&] { client.HoldPid(pid, "", std::string(1 << 20, 'r'), kNoOptions); }),
               err("InvalidArgument"));
     EXPECT_EQ(error_of([&] { client.HoldPid(pid, "", "", {{"priority", sdbus::Variant(true)}}); }),
@@ -240,20 +242,21 @@ TEST_F(DbusService, UserMayHoldOnlyItsOwnProcessesAndNotPersistently) {
         std::string out;
         std::uint64_t own = 0;
         out += "own:" + error_of([&] { own = client.HoldPid(self, "", "", kNoOptions); });
-        out += " own-pidfd:" + error_of([&] {
-            client.Release(client.Hold(sdbus::UnixFd(pidfd_of(::getpid()), sdbus::adopt_fd), "", "", kNoOptions));
-        });
-        out += " root-pid:" + error_of([&] { client.HoldPid(static_cast<std::uint32_t>(root_pid), "", "", kNoOptions); });
-        out += " root-pidfd:" + error_of([&] {
-            client.Hold(sdbus::UnixFd(pidfd_of(root_pid), sdbus::adopt_fd), "", "", kNoOptions);
-        });
+        out +=
+            " own-pidfd:" + error_of([&] {
+                client.Release(client.Hold(sdbus::UnixFd(pidfd_of(::getpid()), sdbus::adopt_fd), "", "", kNoOptions));
+            });
+        out +=
+            " root-pid:" + error_of([&] { client.HoldPid(static_cast<std::uint32_t>(root_pid), "", "", kNoOptions); });
+        out += " root-pidfd:" +
+               error_of([&] { client.Hold(sdbus::UnixFd(pidfd_of(root_pid), sdbus::adopt_fd), "", "", kNoOptions); });
         out += " persistent:" + error_of([&] { client.HoldPid(self, "", "", kPersistent); });
         out += " release-root:" + error_of([&] { client.Release(root_cookie); });
         out += " release-own:" + error_of([&] { client.Release(own); });
         return out;
     });
-    EXPECT_EQ(result, "own:ok own-pidfd:ok root-pid:" + err("PermissionDenied") + " root-pidfd:" +
-                          err("PermissionDenied") + " persistent:" + err("PermissionDenied") +
+    EXPECT_EQ(result, "own:ok own-pidfd:ok root-pid:" + err("PermissionDenied") +
+                          " root-pidfd:" + err("PermissionDenied") + " persistent:" + err("PermissionDenied") +
                           " release-root:" + err("PermissionDenied") + " release-own:ok");
     EXPECT_EQ(cookies(root), std::vector<std::uint64_t>{root_cookie});
 }
@@ -295,9 +298,7 @@ TEST_F(DbusService, PerUserRateLimit) {
 }
 
 // The service's limits as the daemon builds them from a configuration file's text.
-Limits configured(const std::string& toml) {
-    return daemon::service_limits(config::parse(toml, "test.toml").settings);
-}
+Limits configured(const std::string& toml) { return daemon::service_limits(config::parse(toml, "test.toml").settings); }
 
 // As many Release calls of a nobody client as `calls`: their errors, space-separated.
 std::string releases_by_nobody(int calls) {
@@ -337,29 +338,35 @@ TEST_F(DbusService, BusPolicyLetsUsersCallOnlyTheInterfaceAndReadProperties) {
         std::string out;
         out += "own:" + error_of([&] { connection->requestName(dbus_compat::ServiceName{"org.scx.Rustland1"}); });
         out += " get:" + error_of([&] {
-            sdbus::Variant version;
-            proxy->callMethod("Get").onInterface("org.freedesktop.DBus.Properties")
-                .withArguments(std::string("org.scx.Rustland1"), std::string("Version")).storeResultsTo(version);
-        });
+                   sdbus::Variant version;
+                   proxy->callMethod("Get")
+                       .onInterface("org.freedesktop.DBus.Properties")
+                       .withArguments(std::string("org.scx.Rustland1"), std::string("Version"))
+                       .storeResultsTo(version);
+               });
         out += " getall:" + error_of([&] {
-            std::map<std::string, sdbus::Variant> all;
-            proxy->callMethod("GetAll").onInterface("org.freedesktop.DBus.Properties")
-                .withArguments(std::string("org.scx.Rustland1")).storeResultsTo(all);
-        });
-        out += " introspect:" + error_of([&] {
-            std::string xml;
-            proxy->callMethod("Introspect").onInterface("org.freedesktop.DBus.Introspectable").storeResultsTo(xml);
-        });
+                   std::map<std::string, sdbus::Variant> all;
+                   proxy->callMethod("GetAll")
+                       .onInterface("org.freedesktop.DBus.Properties")
+                       .withArguments(std::string("org.scx.Rustland1"))
+                       .storeResultsTo(all);
+               });
+        out +=
+            " introspect:" + error_of([&] {
+                std::string xml;
+                proxy->callMethod("Introspect").onInterface("org.freedesktop.DBus.Introspectable").storeResultsTo(xml);
+            });
         out += " ping:" + error_of([&] { proxy->callMethod("Ping").onInterface("org.freedesktop.DBus.Peer"); });
         out += " set:" + error_of([&] {
-            proxy->callMethod("Set").onInterface("org.freedesktop.DBus.Properties")
-                .withArguments(std::string("org.scx.Rustland1"), std::string("State"),
-                               sdbus::Variant(std::string("attached")));
-        });
+                   proxy->callMethod("Set")
+                       .onInterface("org.freedesktop.DBus.Properties")
+                       .withArguments(std::string("org.scx.Rustland1"), std::string("State"),
+                                      sdbus::Variant(std::string("attached")));
+               });
         out += " other-member:" + error_of([&] { proxy->callMethod("Bogus").onInterface("org.scx.Rustland1"); });
         out += " other-interface:" + error_of([&] {
-            proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager");
-        });
+                   proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager");
+               });
         return out;
     });
     const std::string denied = kAccessDenied;
