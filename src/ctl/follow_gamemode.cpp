@@ -130,123 +130,184 @@ std::vector<Game> list_games(sdbus::IConnection& session, sdbus::IProxy& gamemod
     return games;
 }
 
-}  // namespace
-
-ExitCode follow_gamemode(const FollowGameModeCommand& command) {
-    std::unique_ptr<sdbus::IConnection> session;
+std::unique_ptr<sdbus::IConnection> connect_session_bus() {
     try {
-        session = sdbus::createSessionBusConnection();
+        return sdbus::createSessionBusConnection();
     } catch (const sdbus::Error& error) {
         throw CommandFailed({ExitCode::failure, fmt::format("no session bus (where gamemoded "
                                                             "runs): {}",
                                                             error.getMessage())});
     }
-    const auto system = connect_system_bus();
-    const SignalFd stop_signals{SIGINT, SIGTERM};
+}
 
-    std::vector<BusEvent> events;
-    // Subscribed before the first look, so that no change falls in between.
+// One follow-gamemode run: the two buses, the subscriptions on them and the
+// follower they feed. The members are declared in the order they are set up:
+// the subscriptions come before the first look, so that no change falls in
+// between.
+class Following {
+public:
+    explicit Following(std::size_t max_holds);
+    Following(const Following&) = delete;
+    Following& operator=(const Following&) = delete;
+
+    // Until SIGINT or SIGTERM.
+    ExitCode run();
+
+private:
+    using Clock = std::chrono::steady_clock;
+    static constexpr auto kNoRetry = Clock::time_point::max();
+
+    std::unique_ptr<sdbus::IProxy> subscribe_to_games();
+    sdbus::Slot watch_owner(sdbus::IConnection& bus, const std::string& bus_name, BusEvent::Kind kind);
+    void look_first();
+    std::optional<std::chrono::milliseconds> until_retry();
+    std::optional<std::size_t> wait(const std::vector<std::pair<int, pid_t>>& watched,
+                                    std::optional<std::chrono::milliseconds> timeout);
+    void handle(const BusEvent& event);
+    void gamemode_owner_changed(bool owned);
+    void daemon_owner_changed(bool owned);
+
+    std::unique_ptr<sdbus::IConnection> session_ = connect_session_bus();
+    std::unique_ptr<sdbus::IConnection> system_ = connect_system_bus();
+    const SignalFd stop_signals_{SIGINT, SIGTERM};
+    std::vector<BusEvent> events_;
+    std::unique_ptr<sdbus::IProxy> gamemode_ = subscribe_to_games();
+    sdbus::Slot gamemode_watch_ = watch_owner(*session_, kGameModeName, BusEvent::Kind::gamemode_owner);
+    sdbus::Slot daemon_watch_ = watch_owner(*system_, dbus_names::kBusName, BusEvent::Kind::daemon_owner);
+    DaemonClient client_{*system_};
+    DaemonHolds holds_{client_};
+    GameModeFollower follower_;
+    Clock::time_point retry_at_ = kNoRetry;
+};
+
+Following::Following(std::size_t max_holds)
+    : follower_(holds_, [] { return read_process_snapshot(); }, log_line, max_holds) {
+    log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})", kGameModeName,
+                         dbus_names::kBusName, max_holds));
+    look_first();
+}
+
+std::unique_ptr<sdbus::IProxy> Following::subscribe_to_games() {
     auto gamemode =
-        sdbus::createProxy(*session, dbus_compat::ServiceName{kGameModeName}, sdbus::ObjectPath{kGameModePath});
+        sdbus::createProxy(*session_, dbus_compat::ServiceName{kGameModeName}, sdbus::ObjectPath{kGameModePath});
     gamemode->uponSignal("GameRegistered")
         .onInterface(kGameModeInterface)
-        .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
-            events.push_back({BusEvent::Kind::registered, pid, path, false});
+        .call([this](std::int32_t pid, const sdbus::ObjectPath& path) {
+            events_.push_back({BusEvent::Kind::registered, pid, path, false});
         });
     gamemode->uponSignal("GameUnregistered")
         .onInterface(kGameModeInterface)
-        .call([&events](std::int32_t pid, const sdbus::ObjectPath& path) {
-            events.push_back({BusEvent::Kind::unregistered, pid, path, false});
+        .call([this](std::int32_t pid, const sdbus::ObjectPath& path) {
+            events_.push_back({BusEvent::Kind::unregistered, pid, path, false});
         });
     dbus_compat::finish_registration(*gamemode);
-    const auto owner_changed = [&events](BusEvent::Kind kind) {
-        return [&events, kind](dbus_compat::MessageArg message) {
-            std::string name, old_owner, new_owner;
-            message >> name >> old_owner >> new_owner;
-            events.push_back({kind, 0, {}, !new_owner.empty()});
-        };
-    };
-    const auto gamemode_watch =
-        dbus_compat::add_match(*session, name_owner_rule(kGameModeName), owner_changed(BusEvent::Kind::gamemode_owner));
-    const auto daemon_watch = dbus_compat::add_match(*system, name_owner_rule(dbus_names::kBusName),
-                                                     owner_changed(BusEvent::Kind::daemon_owner));
+    return gamemode;
+}
 
-    DaemonClient client(*system);
-    DaemonHolds holds(client);
-    GameModeFollower follower(holds, [] { return read_process_snapshot(); }, log_line, command.max_holds);
-    log_line(fmt::format("following {} on the session bus; holds go to {} (at most {})", kGameModeName,
-                         dbus_names::kBusName, command.max_holds));
-    if (!name_has_owner(*system, dbus_names::kBusName, kCallTimeout)) {
+sdbus::Slot Following::watch_owner(sdbus::IConnection& bus, const std::string& bus_name, BusEvent::Kind kind) {
+    return dbus_compat::add_match(bus, name_owner_rule(bus_name), [this, kind](dbus_compat::MessageArg message) {
+        std::string name, old_owner, new_owner;
+        message >> name >> old_owner >> new_owner;
+        events_.push_back({kind, 0, {}, !new_owner.empty()});
+    });
+}
+
+void Following::look_first() {
+    if (!name_has_owner(*system_, dbus_names::kBusName, kCallTimeout)) {
         log_line(fmt::format("{} has no owner on the system bus: waiting for the daemon", dbus_names::kBusName));
-        follower.daemon_vanished();
+        follower_.daemon_vanished();
     }
     // Not a call to gamemoded: it is D-Bus activatable, and following it
     // must not be what starts it.
-    if (name_has_owner(*session, kGameModeName, kCallTimeout)) {
-        follower.games_listed(list_games(*session, *gamemode));
+    if (name_has_owner(*session_, kGameModeName, kCallTimeout)) {
+        follower_.games_listed(list_games(*session_, *gamemode_));
     } else {
         log_line("gamemoded is not running: waiting for it");
     }
+}
 
-    using Clock = std::chrono::steady_clock;
-    constexpr auto kNoRetry = Clock::time_point::max();
-    auto retry_at = kNoRetry;
-    sdbus::IConnection* const buses[] = {session.get(), system.get()};
+ExitCode Following::run() {
     for (;;) {
-        if (follower.wants_retry() && retry_at == kNoRetry) {
-            retry_at = Clock::now() + kRetryDelay;
-        }
-        std::optional<std::chrono::milliseconds> timeout;
-        if (retry_at != kNoRetry) {
-            timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(retry_at - Clock::now()),
-                               std::chrono::milliseconds(0));
-        }
-        const auto watched = follower.watched_pidfds();
-        std::vector<int> fds{stop_signals.fd()};
-        for (const auto& [fd, pid] : watched) {
-            fds.push_back(fd);
-        }
-        const auto ready = wait_for_events(buses, fds, timeout);
+        const auto timeout = until_retry();
+        const auto watched = follower_.watched_pidfds();
+        const auto ready = wait(watched, timeout);
         if (ready == 0U) {
-            const auto signal = stop_signals.read_one();
+            const auto signal = stop_signals_.read_one();
             // Our holds end as our bus connection closes.
             log_line(fmt::format("stopping on signal {}", signal.ssi_signo));
             return ExitCode::ok;
         }
         if (ready) {
-            follower.process_exited(watched[*ready - 1].second);
+            follower_.process_exited(watched[*ready - 1].second);
         }
-        for (auto pending = std::exchange(events, {}); const auto& event : pending) {
-            switch (event.kind) {
-            case BusEvent::Kind::registered:
-                follower.game_registered({event.pid, game_app_id(*session, event.pid, event.path)});
-                break;
-            case BusEvent::Kind::unregistered: follower.game_unregistered(event.pid); break;
-            case BusEvent::Kind::gamemode_owner:
-                log_line(event.owned ? "gamemoded started: reading its games"
-                                     : "gamemoded stopped: its games are no longer held");
-                if (event.owned) {
-                    follower.games_listed(list_games(*session, *gamemode));
-                } else {
-                    follower.gamemode_vanished();
-                }
-                break;
-            case BusEvent::Kind::daemon_owner:
-                log_line(event.owned ? "the daemon started: holding the games again"
-                                     : "the daemon stopped: waiting for it");
-                if (event.owned) {
-                    follower.daemon_appeared();
-                } else {
-                    follower.daemon_vanished();
-                }
-                break;
-            }
+        for (auto pending = std::exchange(events_, {}); const auto& event : pending) {
+            handle(event);
         }
-        if (Clock::now() >= retry_at) {
-            retry_at = kNoRetry;
-            follower.retry();
+        if (Clock::now() >= retry_at_) {
+            retry_at_ = kNoRetry;
+            follower_.retry();
         }
     }
+}
+
+// The retry falls kRetryDelay after the follower first wants it: refusals
+// meanwhile do not put it off. nullopt: no retry pending.
+std::optional<std::chrono::milliseconds> Following::until_retry() {
+    if (follower_.wants_retry() && retry_at_ == kNoRetry) {
+        retry_at_ = Clock::now() + kRetryDelay;
+    }
+    if (retry_at_ == kNoRetry) {
+        return std::nullopt;
+    }
+    return std::max(std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - Clock::now()),
+                    std::chrono::milliseconds(0));
+}
+
+// 0: a stop signal; i > 0: the held process watched[i - 1] exited.
+std::optional<std::size_t> Following::wait(const std::vector<std::pair<int, pid_t>>& watched,
+                                           std::optional<std::chrono::milliseconds> timeout) {
+    sdbus::IConnection* const buses[] = {session_.get(), system_.get()};
+    std::vector<int> fds{stop_signals_.fd()};
+    for (const auto& [fd, pid] : watched) {
+        fds.push_back(fd);
+    }
+    return wait_for_events(buses, fds, timeout);
+}
+
+void Following::handle(const BusEvent& event) {
+    switch (event.kind) {
+    case BusEvent::Kind::registered:
+        follower_.game_registered({event.pid, game_app_id(*session_, event.pid, event.path)});
+        break;
+    case BusEvent::Kind::unregistered: follower_.game_unregistered(event.pid); break;
+    case BusEvent::Kind::gamemode_owner: gamemode_owner_changed(event.owned); break;
+    case BusEvent::Kind::daemon_owner: daemon_owner_changed(event.owned); break;
+    }
+}
+
+void Following::gamemode_owner_changed(bool owned) {
+    log_line(owned ? "gamemoded started: reading its games" : "gamemoded stopped: its games are no longer held");
+    if (owned) {
+        follower_.games_listed(list_games(*session_, *gamemode_));
+    } else {
+        follower_.gamemode_vanished();
+    }
+}
+
+void Following::daemon_owner_changed(bool owned) {
+    log_line(owned ? "the daemon started: holding the games again" : "the daemon stopped: waiting for it");
+    if (owned) {
+        follower_.daemon_appeared();
+    } else {
+        follower_.daemon_vanished();
+    }
+}
+
+}  // namespace
+
+ExitCode follow_gamemode(const FollowGameModeCommand& command) {
+    Following following(command.max_holds);
+    return following.run();
 }
 
 }  // namespace rustland::ctl
