@@ -76,23 +76,35 @@ std::optional<Failure> hold_child(sdbus::IConnection& bus, int child_pidfd, cons
     ::_exit(128 + signal_number);
 }
 
-}  // namespace
+// The system bus, or why there is none.
+struct SystemBus {
+    std::unique_ptr<sdbus::IConnection> connection;
+    std::optional<Failure> missing;
+};
 
-ExitCode run(const RunCommand& command) {
-    const std::string what = describe(command);
-    std::unique_ptr<sdbus::IConnection> bus;
-    std::optional<Failure> no_bus;
+// Without --strict, CMD runs unheld when the bus can't be reached; with it,
+// CMD does not run at all.
+SystemBus connect_unless_strict(const RunCommand& command) {
+    SystemBus bus;
     try {
-        bus = connect_system_bus();
+        bus.connection = connect_system_bus();
     } catch (const CommandFailed& failed) {
-        no_bus = failed.failure();
+        bus.missing = failed.failure();
     }
-    if (no_bus && command.strict) {
-        throw CommandFailed(*no_bus);
+    if (bus.missing && command.strict) {
+        throw CommandFailed(*bus.missing);
     }
+    return bus;
+}
 
-    // Blocked before fork: a signal arriving while CMD starts is forwarded later.
-    const SignalFd forwarded{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+struct Child {
+    pid_t pid = 0;
+    UniqueFd go;  // the write end of the pipe exec_in_child waits on
+    UniqueFd pidfd;
+};
+
+// Forks CMD, which waits before exec until `go` is written to.
+Child start_child(const RunCommand& command, std::string_view what, const sigset_t& exec_mask) {
     int go_pipe[2];
     if (::pipe2(go_pipe, O_CLOEXEC) != 0) {
         throw std::system_error(errno, std::generic_category(), "pipe2");
@@ -106,40 +118,55 @@ ExitCode run(const RunCommand& command) {
     }
     if (child == 0) {
         go_write.reset();
-        exec_in_child(command, what, go_read.get(), forwarded.previous_mask());
+        exec_in_child(command, what, go_read.get(), exec_mask);
     }
     go_read.reset();
-    const UniqueFd child_fd = open_pidfd(child);
+    UniqueFd pidfd = open_pidfd(child);
+    return Child{child, std::move(go_write), std::move(pidfd)};
+}
 
-    const auto refused = bus ? hold_child(*bus, child_fd.get(), command) : no_bus;
+// With --strict, a refusal (or no bus) ends run here: the go pipe closes
+// unwritten, so CMD exits without running, and the error's code is ours.
+void hold_or_warn(const SystemBus& bus, Child& child, const RunCommand& command, std::string_view what) {
+    const auto refused = bus.connection ? hold_child(*bus.connection, child.pidfd.get(), command) : bus.missing;
     if (refused && command.strict) {
-        go_write.reset();
-        ::waitpid(child, nullptr, 0);
+        child.go.reset();
+        ::waitpid(child.pid, nullptr, 0);
         throw CommandFailed(*refused);
     }
     if (refused) {
         fmt::print(stderr, "scx-rustlandctl: warning: {}; running it without a hold\n", failure_text(what, *refused));
     }
-    const char go = 'g';
-    if (::write(go_write.get(), &go, 1) != 1) {
+}
+
+void let_child_exec(UniqueFd& go) {
+    const char byte = 'g';
+    if (::write(go.get(), &byte, 1) != 1) {
         throw std::system_error(errno, std::generic_category(), "write to the child");
     }
-    go_write.reset();
+    go.reset();
+}
 
+// Until CMD exits. `bus` is null when CMD runs without a daemon.
+void forward_signals(sdbus::IConnection* bus, const SignalFd& forwarded, int child_pidfd) {
     for (;;) {
-        const int waited[] = {forwarded.fd(), child_fd.get()};
-        const auto ready = wait_for_events(bus.get(), waited, std::nullopt);
+        const int waited[] = {forwarded.fd(), child_pidfd};
+        const auto ready = wait_for_events(bus, waited, std::nullopt);
         if (ready == 0U) {
             const auto info = forwarded.read_one();
             // Terminal-generated signals reached CMD already: it shares our
             // process group. Forward only what was sent to us alone.
             if (info.ssi_code != SI_KERNEL) {
-                send_signal(child_fd.get(), static_cast<int>(info.ssi_signo));
+                send_signal(child_pidfd, static_cast<int>(info.ssi_signo));
             }
         } else if (ready == 1U) {
-            break;
+            return;
         }
     }
+}
+
+// Reaps CMD and ends as it did.
+ExitCode exit_like(pid_t child) {
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
@@ -147,6 +174,20 @@ ExitCode run(const RunCommand& command) {
         die_of(WTERMSIG(status));
     }
     return static_cast<ExitCode>(WEXITSTATUS(status));
+}
+
+}  // namespace
+
+ExitCode run(const RunCommand& command) {
+    const std::string what = describe(command);
+    const SystemBus bus = connect_unless_strict(command);
+    // Blocked before fork: a signal arriving while CMD starts is forwarded later.
+    const SignalFd forwarded{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    Child child = start_child(command, what, forwarded.previous_mask());
+    hold_or_warn(bus, child, command, what);
+    let_child_exec(child.go);
+    forward_signals(bus.connection.get(), forwarded, child.pidfd.get());
+    return exit_like(child.pid);
 }
 
 }  // namespace rustland::ctl
