@@ -39,10 +39,10 @@ import zlib
 from pathlib import Path
 
 SCHED_NAMES = {"eevdf": "EEVDF", "rustland": "scx-rustland", "held": "scx-rustland, held",
-               "gamemode": "scx-rustland, GameMode", "user": "scx-rustland -u", "scx_simple": "scx_simple",
-               "scx_qmap": "scx_qmap"}
+               "gamemode": "scx-rustland, GameMode", "user": "scx-rustland -u",
+               "baseline": "scx-rustland, baseline build", "scx_simple": "scx_simple", "scx_qmap": "scx_qmap"}
 # The scx-rustland variants (their counters come from scx-rustlandctl).
-RUSTLAND = ("rustland", "held", "gamemode", "user")
+RUSTLAND = ("rustland", "held", "gamemode", "user", "baseline")
 # The variants whose latency tools are held, and their idle baseline.
 HOLDING = ("held", "gamemode")
 LAT_PHASES = {"lat-none": "idle", "lat-hogs": "under CPU hogs", "lat-build": "under the parallel build"}
@@ -380,6 +380,21 @@ def write_daemon_table(res, lines):
               " the end of each session (scx-rustland variants only); CPU, RSS and faults from /proc.", ""]
 
 
+def write_baseline_table(res, lines):
+    """The A/B of two builds in one boot: scx-rustland's median over the
+    baseline build's, paired by repetition, for every measured row."""
+    rows = [(phase, key, label, better) for phase, key, label, better in THROUGHPUT if phase in res.phases]
+    rows += [(phase, key, f"{label}, {where}", better) for phase, where in LAT_PHASES.items()
+             if phase in res.phases for key, label, better in LATENCY]
+    lines += ["| metric | better | scx-rustland / baseline |", "|---|---|---|"]
+    for phase, key, label, better in rows:
+        r = res.ratio("rustland", phase, key, base=("baseline", None))
+        if r.value is not None:
+            lines.append(f"| {label} | {better} | ×{r.text(ratio=True)} |")
+    lines += ["", "Each cell: the ratio of the medians, paired by repetition [bootstrap 95% interval]; below 1 the"
+              " build under test has the lower value.", ""]
+
+
 def evaluate_targets(res):
     """[(target, measured, verdict)]: issue #10's acceptance list."""
     out = []
@@ -611,6 +626,8 @@ def header(res):
             *(["- GameMode: the latency tools run under `gamemoderun` (the real gamemoded on a session bus of the"
                 " suite's own, a gamemode.ini that changes nothing else), held by `scx-rustlandctl follow-gamemode`;"
                 " the frame loop's first frame waits until both tools are held."] if "gamemode" in res.scheds else []),
+            *([f"- The baseline: scx-rustland of commit {h.get('baseline_commit') or '?'} (`--baseline`), run"
+               " like scx-rustland, nothing held."] if "baseline" in res.scheds else []),
             "- The scx-rustland daemon runs without `-v` and `--stats`; its counters are read once at the end.", "",
             "Cells: the median over the repetitions [bootstrap 95% confidence interval of the median]; under it,"
             " ×the ratio of the scheduler's median to EEVDF's from the same boot [paired bootstrap 95% interval]."
@@ -618,11 +635,11 @@ def header(res):
             f" it, not resolved when the interval straddles it or fewer than {MIN_PAIRS} repetitions pair up.", ""]
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results_dir", type=Path)
     ap.add_argument("--check", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     res = Results(args.results_dir)
     if not res.cfg:
         print(f"report: {args.results_dir / 'data' / 'config'} missing: the suite produced nothing", file=sys.stderr)
@@ -636,6 +653,9 @@ def main():
         if phase in res.phases:
             lines += [f"## Latency {where}", ""]
             write_table(res, lines, LATENCY, phase_of=lambda row, p=phase: p)
+    if "baseline" in res.scheds and "rustland" in res.scheds:
+        lines += ["## scx-rustland against the baseline build", ""]
+        write_baseline_table(res, lines)
     lines += ["## The schedulers' own cost", ""]
     write_daemon_table(res, lines)
     pngs = plot(res)

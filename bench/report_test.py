@@ -84,6 +84,23 @@ class RatioVerdictTest(unittest.TestCase):
         self.assertGreaterEqual(r.high, r.value)
 
 
+class BaselineTest(unittest.TestCase):
+    def test_the_baseline_build_is_compared_with_scx_rustland_paired_by_repetition(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_suite_output(Path(tmp), {"eevdf": [10.0] * 5, "baseline": [8.0, 16.0, 24.0, 32.0, 40.0],
+                                           "rustland": [6.0, 12.0, 18.0, 24.0, 30.0]}, 5)
+            self.assertEqual(report.main([tmp]), 0)
+            text = (Path(tmp) / "results.md").read_text()
+        section = text.split("## scx-rustland against the baseline build")[1].split("##")[0]
+        self.assertIn("| parallel build alone (s) | lower | ×0.75 [0.75–0.75] (n=5) |", section)
+
+    def test_without_a_baseline_there_is_no_such_section(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_suite_output(Path(tmp), {"eevdf": [10.0] * 5, "rustland": [6.0] * 5}, 5)
+            self.assertEqual(report.main([tmp]), 0)
+            self.assertNotIn("baseline", (Path(tmp) / "results.md").read_text())
+
+
 class VerdictDirectionTest(unittest.TestCase):
     def test_higher_is_better_uses_the_low_end_of_the_interval(self):
         e = report.Estimate(1.0, 0.96, 1.04, 10)

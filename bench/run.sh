@@ -19,7 +19,7 @@
 #   --reps N         repetitions (default 10)
 #   --seconds N      seconds of each latency phase (default 15)
 #   --scheds LIST    schedulers, comma-separated, from eevdf, rustland,
-#                    held, gamemode, user, scx_simple, scx_qmap
+#                    held, gamemode, user, baseline, scx_simple, scx_qmap
 #                    (default eevdf,rustland,held,scx_simple). gamemode:
 #                    the latency tools run under gamemoderun, the real
 #                    gamemoded and `scx-rustlandctl follow-gamemode` hold
@@ -32,6 +32,9 @@
 #   --host           run here instead of in the VM
 #   --build DIR      build tree with scx-rustland, scx-rustlandctl and
 #                    frameloop (default build/; they are built there first)
+#   --baseline DIR   another build tree (of another commit, say) whose
+#                    scx-rustland runs as the scheduler `baseline`, nothing
+#                    held: an A/B of two versions in one boot
 #   --timeout SECS   VM timeout (default 5400)
 #   --check          exit 1 unless every scheduler/phase cell of the table
 #                    is filled from a clean run (the ctest smoke test)
@@ -62,6 +65,7 @@ while (($#)); do
 	--out) out=${2:?--out needs a directory}; shift ;;
 	--host) host=1 ;;
 	--build) bld=${2:?--build needs a directory}; shift ;;
+	--baseline) base_bld=${2:?--baseline needs a directory}; shift ;;
 	--timeout) timeout_s=${2:?--timeout needs seconds}; shift ;;
 	--check) check=1 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
@@ -73,10 +77,12 @@ done
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "--seconds must be a positive integer, got '$seconds'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive integer, got '$timeout_s'"
 for s in ${scheds//,/ }; do
-	case $s in eevdf | rustland | held | gamemode | user | scx_simple | scx_qmap) ;;
-	*) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, gamemode, user, scx_simple, scx_qmap)" ;;
+	case $s in eevdf | rustland | held | gamemode | user | baseline | scx_simple | scx_qmap) ;;
+	*) die "--scheds: unknown scheduler '$s' (eevdf, rustland, held, gamemode, user, baseline, scx_simple, scx_qmap)" ;;
 	esac
 done
+[[ ,$scheds, != *,baseline,* ]] || [[ -n ${base_bld:-} ]] || die "--scheds baseline needs --baseline DIR"
+[[ -z ${base_bld:-} ]] || [[ ,$scheds, == *,baseline,* ]] || die "--baseline DIR needs baseline in --scheds"
 for p in ${phases//,/ }; do
 	case $p in hogs | build | hb | msg | pipe | lat-none | lat-hogs | lat-build) ;;
 	*) die "--phases: unknown phase '$p' (hogs, build, hb, msg, pipe, lat-none, lat-hogs, lat-build)" ;;
@@ -109,6 +115,15 @@ log "building ${targets[*]} in $bld"
 [[ -f $bld/CMakeCache.txt ]] || cmake -S "$top" -B "$bld" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$bld" -j2 --target "${targets[@]}" >/dev/null || die "build failed: cmake --build $bld --target ${targets[*]}"
 daemon=$bld/src/scx-rustland
+if [[ -n ${base_bld:-} ]]; then
+	log "building scx-rustland in $base_bld (the baseline)"
+	[[ -f $base_bld/CMakeCache.txt ]] || die "--baseline $base_bld: not a configured build tree (no CMakeCache.txt)"
+	cmake --build "$base_bld" -j2 --target scx-rustland >/dev/null || die "build failed: cmake --build $base_bld --target scx-rustland"
+	base_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$base_bld/CMakeCache.txt")
+	base_commit=$(git -C "$base_src" rev-parse --short HEAD 2>/dev/null || echo '?')
+	[[ -z $(git -C "$base_src" status --porcelain --untracked-files=no 2>/dev/null || true) ]] ||
+		base_commit+=" + uncommitted changes"
+fi
 frameloop=$bld/bench/frameloop/frameloop
 ctl=$(find "$bld" -name scx-rustlandctl -type f -perm -u+x 2>/dev/null | head -n1 || true)
 ((need_held == 0)) || [[ -n $ctl ]] || die "scx-rustlandctl was not built (the held and gamemode variants need it)"
@@ -155,6 +170,7 @@ if ((host)); then
 		SUITE_CTL="${ctl:-scx-rustlandctl}" SUITE_BUILD_ROOT="$bld_root" SUITE_BUILD_MK="$here/vm/build.mk"
 		SUITE_GAMEMODED="${gamemoded:-gamemoded}" SUITE_GAMEMODERUN="${gamemoderun:-gamemoderun}"
 		SUITE_SESSION_BUS_CONF="$here/vm/dbus-session.conf" PATH="${peer_dir:+$peer_dir:}$PATH")
+	[[ -z ${base_bld:-} ]] || env_args+=(SUITE_RL_BASELINE="$base_bld/src/scx-rustland")
 	for k in "${knobs[@]}"; do
 		key=${k%%=*} val=${k#*=}
 		env_args+=("SUITE_${key^^}=${val//,/ }")
@@ -186,6 +202,10 @@ else
 		-f "$here/vm/build.mk:/usr/lib/scx-vm/build.mk"
 		-f "$here/vm/dbus-system.conf:/etc/dbus-1/bench-system.conf")
 	[[ -z $ctl ]] || initrd_args+=(-b "$ctl")
+	if [[ -n ${base_bld:-} ]]; then
+		cp "$base_bld/src/scx-rustland" "$stage/scx-rustland-baseline"
+		initrd_args+=(-b "$stage/scx-rustland-baseline")
+	fi
 	for p in "${peer_bins[@]}"; do initrd_args+=(-b "$p"); done
 	((need_gamemode == 0)) || initrd_args+=(-b "$gamemoded" -b "$(command -v bash)" -L "$gm_auto" -L "$gm_lib0"
 		-f "$gamemoderun:/usr/bin/gamemoderun" -f "$here/vm/dbus-session.conf:/etc/dbus-1/bench-session.conf")
@@ -217,6 +237,7 @@ cmd="bench/run.sh"
 ((quick)) || [[ $seconds == 15 ]] || cmd+=" --seconds $seconds"
 [[ $scheds == "$default_scheds" ]] || ((quick && !${scheds_given:-0})) || cmd+=" --scheds $scheds"
 [ -z "$phases" ] || cmd+=" --phases $phases"
+[[ -z ${base_bld:-} ]] || cmd+=" --baseline DIR"
 ((host)) && cmd+=" --host"
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')
 [[ -z $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null || true) ]] || commit+=" + uncommitted changes"
@@ -224,6 +245,7 @@ host_cpu=$(awk -F': *' '/^model name/ && !m { m = $2 } END { print m }' /proc/cp
 cat >"$out/data/host" <<EOF
 command=$cmd
 commit=$commit
+baseline_commit=${base_commit:-}
 date=$(date -u +%Y-%m-%dT%H:%MZ)
 wall_s=$wall
 host_cpu=$host_cpu, $(nproc) cores, host kernel $(uname -r)

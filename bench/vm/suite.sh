@@ -25,6 +25,8 @@
 #                           the latency tools run under `gamemoderun` and are
 #                           measured once the follower holds them (await_holds)
 #               user        scx-rustland -u (every decision in user space)
+#               baseline    another build's scx-rustland ($SUITE_RL_BASELINE),
+#                           default options, nothing held: an A/B in one boot
 #               scx_simple, scx_qmap   the kernel's example schedulers
 #                           (bench/peers.sh), binaries on $PATH
 #   phases      throughput, nothing else running (not under held):
@@ -63,7 +65,8 @@
 #   SUITE_MSG(20) SUITE_HB(50) SUITE_BUILD_ROOT(/bld: the mounted build disk)
 #   SUITE_BUILD_GOAL(part) SUITE_BUILD_CFLAGS(-O0)
 #   SUITE_BUILD_MK(/usr/lib/scx-vm/build.mk)
-#   SUITE_RL(scx-rustland) SUITE_CTL(scx-rustlandctl) SUITE_FRAMELOOP(frameloop)
+#   SUITE_RL(scx-rustland) SUITE_RL_BASELINE(scx-rustland-baseline)
+#   SUITE_CTL(scx-rustlandctl) SUITE_FRAMELOOP(frameloop)
 #   SUITE_LIB(/usr/lib/scx-vm/guest-lib.sh)
 #   SUITE_GAMEMODED(gamemoded) SUITE_GAMEMODERUN(gamemoderun)
 #   SUITE_SESSION_BUS_CONF(/etc/dbus-1/bench-session.conf)
@@ -84,6 +87,7 @@ BROOT=${SUITE_BUILD_ROOT:-/bld}
 BUILD_GOAL=${SUITE_BUILD_GOAL:-part}
 BUILD_CFLAGS=${SUITE_BUILD_CFLAGS:--O0}
 RL=${SUITE_RL:-scx-rustland}
+RL_BASELINE=${SUITE_RL_BASELINE:-scx-rustland-baseline}
 CTL=${SUITE_CTL:-scx-rustlandctl}
 FL=${SUITE_FRAMELOOP:-frameloop}
 GAMEMODED=${SUITE_GAMEMODED:-gamemoded}
@@ -216,7 +220,7 @@ stop_load() {
 # ---- schedulers -------------------------------------------------------------------
 
 want_state() { if [ "$SCHED" = eevdf ]; then echo disabled; else echo enabled; fi; }
-is_rustland() { case $SCHED in rustland | held | gamemode | user) return 0 ;; *) return 1 ;; esac; }
+is_rustland() { case $SCHED in rustland | held | gamemode | user | baseline) return 0 ;; *) return 1 ;; esac; }
 
 # start_sched: attaches the session's scheduler; 0 when it is in place.
 start_sched() {
@@ -230,6 +234,7 @@ start_sched() {
 	case $SCHED in
 	rustland | held | gamemode) "$RL" >"$SCHED_LOG" 2>&1 & ;;
 	user) "$RL" -u >"$SCHED_LOG" 2>&1 & ;;
+	baseline) "$RL_BASELINE" >"$SCHED_LOG" 2>&1 & ;;
 	*) "$SCHED" >"$SCHED_LOG" 2>&1 & ;;
 	esac
 	SCHED_PID=$!
