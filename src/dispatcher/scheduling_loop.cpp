@@ -125,6 +125,11 @@ void SchedulingLoop::run(KernelPort& kernel, const std::atomic<bool>& stop) {
 
 bool harden_scheduling_thread() {
     prefault_stack();
+    // The vDSO's clock data (the [vvar] pages) is a special mapping that
+    // mlockall does not populate, and the daemon may not have read a clock
+    // yet (its log lines carry no time): the loop's first clock read faulted
+    // once per session. Read it here, before the fault count starts.
+    monotonic_ns();
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return false;
