@@ -63,6 +63,7 @@ volatile u64 nr_failed_dispatches;	/* decisions or parameters for a task that no
 volatile u64 nr_sched_congested;	/* queued ring full: -u falls back to BPF; default mode loses a sample */
 volatile u64 nr_exit_drops;		/* exit notices lost to a full ring */
 volatile u64 nr_heartbeats;		/* times the timer had to wake the scheduler */
+volatile u64 nr_tick_preemptions;	/* slices ended at a tick for a waiting interactive wakeup */
 volatile u64 nr_starved_dispatches;	/* tasks run out of deadline order: queued past starvation_ns */
 
 /* Why the scheduler ended; read by user space after the link is gone. */
@@ -141,6 +142,7 @@ struct task_ctx {
 	u32 unreported_wakeups;
 	u32 weight_boost;	/* from the policy: CPU time is charged 1/boost (0: not set, 1) */
 	bool preempt_on_wakeup;	/* from the policy: interactive */
+	u8 queued_class;	/* the wakeup class it was queued with; normal after a slice end */
 	bool critical;		/* its process is held (as of its last wakeup) */
 };
 
@@ -456,6 +458,7 @@ static void queue_by_deadline(struct task_struct *p, struct task_ctx *tctx, u64 
 
 	count(&nr_kernel_dispatches);
 	tctx->queued_at = bpf_ktime_get_ns();
+	tctx->queued_class = (enq_flags & SCX_ENQ_WAKEUP) ? wakeup_class(tctx) : RL_CLASS_NORMAL;
 	if ((p->nr_cpus_allowed == 1 || per_cpu_dispatch) && cpu >= 0 && cpu < RL_MAX_CPUS) {
 		scx_bpf_dsq_insert_vtime(p, cpu, task_slice(), deadline, enq_flags);
 		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
@@ -789,6 +792,59 @@ void BPF_STRUCT_OPS(rustland_dispatch, s32 cpu, struct task_struct *prev)
 }
 
 /*
+ * The highest class among the first few tasks waiting in a DSQ that may run
+ * on `cpu`: interactive wakeups have early deadlines, so they sit near the
+ * head.
+ */
+#define RL_TICK_SCAN 4
+static u8 waiting_class(u64 dsq_id, s32 cpu)
+{
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u32 scanned = 0;
+	u8 class = RL_CLASS_NORMAL;
+
+	bpf_for_each(scx_dsq, p, dsq_id, 0) {
+		if (++scanned > RL_TICK_SCAN)
+			break;
+		tctx = lookup_task_ctx(p);
+		if (tctx && tctx->queued_class > class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			class = tctx->queued_class;
+	}
+	return class;
+}
+
+/*
+ * ops.tick: a waking interactive task that could not preempt (the running
+ * task was interactive too and had just started, or the CPU had a task
+ * queued locally) waits for the running task's slice to end: with a 5 ms
+ * slice and slices checked at ticks, up to two ticks. At a tick, end the
+ * slice of a task that has run slice_min_ns of its burst when a wakeup of
+ * its class or higher waits for this CPU. One preemption per tick at most,
+ * so tasks that wake each other (hackbench) cannot throw each other off at
+ * every wakeup, which is what wakeup-time preemption between interactive
+ * tasks did.
+ */
+void BPF_STRUCT_OPS(rustland_tick, struct task_struct *p)
+{
+	s32 cpu = scx_bpf_task_cpu(p);
+	u32 slot = cpu_slot(cpu);
+	u8 running = cpu_class[slot];
+	u8 waiting;
+
+	if (full_user || is_usersched_task(p) || !cpu_burst_since[slot] ||
+	    bpf_ktime_get_ns() - cpu_burst_since[slot] < slice_min_ns)
+		return;
+	waiting = waiting_class(cpu, cpu);
+	if (waiting < RL_CLASS_INTERACTIVE)
+		waiting = waiting_class(RL_SHARED_DSQ, cpu);
+	if (waiting >= RL_CLASS_INTERACTIVE && waiting >= running) {
+		count(&nr_tick_preemptions);
+		p->scx.slice = 0;
+	}
+}
+
+/*
  * ops.runnable: the task woke up. Its burst of CPU time starts from zero;
  * the one that just ended, and its held status, are what the next decisions
  * go by. In the default mode wakeups are reported to the policy here,
@@ -1066,6 +1122,7 @@ struct sched_ext_ops rustland_ops = {
 	.select_cpu	= (void *)rustland_select_cpu,
 	.enqueue	= (void *)rustland_enqueue,
 	.dispatch	= (void *)rustland_dispatch,
+	.tick		= (void *)rustland_tick,
 	.runnable	= (void *)rustland_runnable,
 	.running	= (void *)rustland_running,
 	.stopping	= (void *)rustland_stopping,

@@ -86,6 +86,21 @@ assert_match "BPF scheduled tasks itself (kernel_dispatches=$kernel)" '^[1-9][0-
 assert_eq "no decision waited in user space (default mode)" 0 "$(last_stat user_dispatches)"
 assert_eq "no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
 
+# Two interactive tasks on CPU 0: cyclictest, and a stress-ng worker that
+# runs 3-ms bursts at 30% load. A cyclictest wakeup cannot preempt the
+# worker (same class), so it waits; ops.tick ends the worker's slice for it.
+log "interactive wakeups behind an interactive task: cyclictest and a 30% stress-ng worker on CPU 0"
+ticks_before=$(last_stat tick_preemptions)
+stress-ng --cpu 1 --cpu-load 30 --cpu-load-slice 3 --taskset 0 --timeout 8s --quiet &
+load=$!
+sleep 2
+cyclictest -a 0 --policy=other -i 1000 -D 5 -q >/dev/null
+wait "$load"
+sleep 1.5
+ticks_after=$(last_stat tick_preemptions)
+check "a waiting interactive wakeup ended a slice at a tick (tick_preemptions $ticks_before -> $ticks_after)" \
+	[ "${ticks_after:-0}" -gt "${ticks_before:-0}" ]
+
 # --- Clean detach on SIGINT and SIGTERM --------------------------------------
 for sig in INT TERM; do
 	[ "$sig" = TERM ] && check "reattaches for SIGTERM" start_rustland
