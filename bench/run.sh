@@ -120,9 +120,6 @@ if [[ -n ${base_bld:-} ]]; then
 	[[ -f $base_bld/CMakeCache.txt ]] || die "--baseline $base_bld: not a configured build tree (no CMakeCache.txt)"
 	cmake --build "$base_bld" -j2 --target scx-rustland >/dev/null || die "build failed: cmake --build $base_bld --target scx-rustland"
 	base_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$base_bld/CMakeCache.txt")
-	base_commit=$(git -C "$base_src" rev-parse --short HEAD 2>/dev/null || echo '?')
-	[[ -z $(git -C "$base_src" status --porcelain --untracked-files=no 2>/dev/null || true) ]] ||
-		base_commit+=" + uncommitted changes"
 fi
 frameloop=$bld/bench/frameloop/frameloop
 ctl=$(find "$bld" -name scx-rustlandctl -type f -perm -u+x 2>/dev/null | head -n1 || true)
@@ -239,13 +236,19 @@ cmd="bench/run.sh"
 [ -z "$phases" ] || cmd+=" --phases $phases"
 [[ -z ${base_bld:-} ]] || cmd+=" --baseline DIR"
 ((host)) && cmd+=" --host"
-commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')
-[[ -z $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null || true) ]] || commit+=" + uncommitted changes"
+# The commit the binaries were built from (--build may be another checkout).
+commit_of() {
+	local c
+	c=$(git -C "$1" rev-parse --short HEAD 2>/dev/null || echo '?')
+	[[ -z $(git -C "$1" status --porcelain --untracked-files=no 2>/dev/null || true) ]] || c+=" + uncommitted changes"
+	echo "$c"
+}
+commit=$(commit_of "${src_dir:-$top}")
 host_cpu=$(awk -F': *' '/^model name/ && !m { m = $2 } END { print m }' /proc/cpuinfo)
 cat >"$out/data/host" <<EOF
 command=$cmd
 commit=$commit
-baseline_commit=${base_commit:-}
+baseline_commit=$([[ -z ${base_src:-} ]] || commit_of "$base_src")
 date=$(date -u +%Y-%m-%dT%H:%MZ)
 wall_s=$wall
 host_cpu=$host_cpu, $(nproc) cores, host kernel $(uname -r)
