@@ -126,6 +126,52 @@ class CheckTest(unittest.TestCase):
             self.assertTrue(any("rep 3 rustland build" in p for p in report.check(res)))
 
 
+def write_starved_output(root, starved, session=None):
+    """hogs, hb and build phases of scx-rustland (and EEVDF) over 5
+    repetitions; starved[phase] is scx-rustland's count over each phase
+    (None: no per-phase file), session its whole-session counter."""
+    data = root / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "config").write_text("reps=5\nscheds=eevdf rustland\nncpu=2\n")
+    tool = {"hogs": "stress-ng: metrc: [1] cpu 3000 5.00 9.9 0.1 600.00 300.00\n", "hb": "Time: 0.25\n",
+            "build": "build_s=3.0\n"}
+    runs, daemon = [], []
+    for rep in range(1, 6):
+        for sched in ("eevdf", "rustland"):
+            for slot, phase in enumerate(tool, 1):
+                base = data / "raw" / f"{rep}-{sched}-{phase}"
+                Path(f"{base}.out").write_text(tool[phase])
+                if sched == "rustland" and starved.get(phase) is not None:
+                    Path(f"{base}-daemon.out").write_text(f"starved={starved[phase]}\n")
+                runs.append(f"{rep}\t{slot}\t{sched}\t{phase}\t1\t5\tna\t")
+        if session is not None:
+            daemon.append(f"rep={rep} sched=rustland exit=0 starved={session} follower_exit=na")
+    (data / "runs.tsv").write_text("\n".join(runs) + "\n")
+    (data / "daemon.tsv").write_text("".join(line + "\n" for line in daemon))
+
+
+class StarvedTest(unittest.TestCase):
+    def rows(self, starved, session=None):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_starved_output(Path(tmp), starved, session)
+            return report.starved_rows(report.Results(Path(tmp)))
+
+    def test_the_target_counts_only_the_phases_under_hogs_and_hackbench(self):
+        rows = self.rows({"hogs": 0, "hb": 0, "build": 3}, session=3)
+        self.assertEqual(rows[0][2], "**met**")
+        self.assertIn("max 0 over 10 phases", rows[0][1])
+        self.assertIn("max 3 over 5 sessions", rows[1][1])
+
+    def test_one_starved_dispatch_under_hackbench_misses_it(self):
+        self.assertEqual(self.rows({"hogs": 0, "hb": 1, "build": 0})[0][2], "**missed**")
+
+    def test_without_per_phase_counts_the_whole_session_is_judged(self):
+        rows = self.rows({}, session=1)
+        self.assertEqual(len(rows), 1)
+        self.assertIn("whole session", rows[0][0])
+        self.assertEqual(rows[0][2], "**missed**")
+
+
 class HandOffTest(unittest.TestCase):
     def test_the_render_hand_off_is_a_target_when_the_frame_loop_wrote_it(self):
         with tempfile.TemporaryDirectory() as tmp:

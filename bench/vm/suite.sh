@@ -52,7 +52,8 @@
 #   daemon.tsv   one line per scheduler session: its cost and counters
 #   raw/         each phase's own output, named rep-sched-phase[-tool].*
 #                (gamemode: -hold.out, pids_s= and hold_s= the waits for
-#                the tools' start and for their holds)
+#                the tools' start and for their holds; scx-rustland:
+#                -daemon.out, starved= the daemon's counter over the phase)
 #   daemon/      each session's log (gamemode: also gamemoded's, the
 #                follower's and the gamemode.ini used)
 # A phase is ok=1 when its tools succeeded and the scheduler it was meant to
@@ -274,6 +275,13 @@ cpu_ms() { [ -n "$SCHED_PID" ] && proc_stat "$SCHED_PID" | cut -d' ' -f1; }
 
 # counter NAME: a counter of `scx-rustlandctl status --json` ($STATUS_JSON).
 counter() { printf '%s\n' "$STATUS_JSON" | sed -n "s/^ *\"$1\": \([0-9]*\),\{0,1\}$/\1/p" | head -n 1; }
+
+# starved_now: the daemon's `starved` counter now (scx-rustland only, else
+# nothing), for the per-phase counts the target names.
+starved_now() {
+	is_rustland && [ -n "$SCHED_PID" ] || return 0
+	STATUS_JSON=$("$CTL" status --json 2>/dev/null) && counter starved
+}
 
 # stop_sched: detaches (SIGINT, must exit 0) and appends the session's cost
 # and counters to daemon.tsv; exit=gone when the scheduler died before;
@@ -514,11 +522,15 @@ one_phase() {
 	_want=$(want_state)
 	_note=""
 	_before=$(sched_ext_state)
+	# Outside the CPU window: the D-Bus call is the daemon's work, not the phase's.
+	_s0=$(starved_now)
 	_c0=$(cpu_ms)
 	_t0=$(now)
 	run_phase "$1"
 	_secs=$(since "$_t0")
 	_c1=$(cpu_ms)
+	_s1=$(starved_now)
+	[ -z "$_s0" ] || [ -z "$_s1" ] || echo "starved=$((_s1 - _s0))" >"$OUT/raw/$REP-$SCHED-$1-daemon.out"
 	_after=$(sched_ext_state)
 	[ "$_before" = "$_want" ] || _note="$_note state-before-$_before"
 	[ "$_after" = "$_want" ] || _note="$_note state-after-$_after"
