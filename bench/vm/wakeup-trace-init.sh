@@ -1,0 +1,138 @@
+#!/bin/sh
+# wakeup-trace-init.sh - /init of a diagnostic VM: where a wakeup's time goes,
+# EEVDF against one or more scx-rustland builds, from the kernel's own
+# tracepoints (sched_waking, sched_wakeup, sched_switch).
+#
+# Under two CPU hogs, the frame loop at 60 Hz (10% and 5% of a frame on its
+# main and render threads) and cyclictest --policy=other -i 2000 run 8 s
+# per session; sessions rotate EEVDF and every /usr/bin/scx-rustland* over
+# 3 repetitions. For each wakeup of the frame loop's threads and of
+# cyclictest it splits the time into waking -> wakeup (select_cpu and the
+# enqueue: the scheduler's decision) and wakeup -> running (the wait for the
+# CPU: a preemption, or a slice), and says whether the task ran on the CPU
+# that woke it ("local") or on another one ("remote": an IPI away).
+#
+#   tests/vm/mkinitramfs.sh -o I.cpio.zst -i bench/vm/wakeup-trace-init.sh \
+#       -b BUILD/src/scx-rustland -b OTHER/src/scx-rustland:/usr/bin/scx-rustland-other \
+#       -b BUILD/bench/frameloop/frameloop
+#   tests/vm/boot.sh -i I.cpio.zst -t 900 | grep '^SUM'
+#
+# Output: a line per scheduler, thread and placement:
+#   SUM <sched> <flmain|flrender|cyc> <local|remote|all> n=<wakeups>
+#       waking->wakeup p50/p99=<us> wakeup->run p50/p90/p99=<us>
+. /usr/lib/scx-vm/guest-lib.sh
+guest_setup
+guest_watchdog 900
+
+TRACE=/sys/kernel/tracing
+mount -t tracefs nodev "$TRACE" 2>/dev/null
+echo 32768 >"$TRACE/buffer_size_kb"
+for event in sched_waking sched_wakeup sched_switch; do
+	echo 1 >"$TRACE/events/sched/$event/enable"
+done
+echo 0 >"$TRACE/tracing_on"
+
+LOOPS_PER_MS=$(frameloop --calibrate | sed -n 's/.*"loops_per_ms":\([0-9.]*\).*/\1/p')
+MAIN_LOOPS=$(awk -v l="$LOOPS_PER_MS" 'BEGIN { printf "%d", l * 1000 / 60 * 0.10 }')
+RENDER_LOOPS=$(awk -v l="$LOOPS_PER_MS" 'BEGIN { printf "%d", l * 1000 / 60 * 0.05 }')
+
+# wakeups SCHED REP FRAMELOOP_PID: one line per traced wakeup,
+# "D sched rep thread placement waking->wakeup_us wakeup->run_us prev_comm".
+wakeups() {
+	awk -v sched="$1" -v rep="$2" -v fl="$3" '
+	function field(line, key,   i, v) {
+		i = index(line, key)
+		if (!i) return ""
+		v = substr(line, i + length(key))
+		sub(/[ \t].*/, "", v)
+		return v
+	}
+	function cpu_of(line,   c) { c = line; sub(/.*\[/, "", c); return substr(c, 1, 3) + 0 }
+	function ts_of(line,   t) { t = line; sub(/.*\] [^ ]* +/, "", t); sub(/:.*/, "", t); return t }
+	/sched_waking:/ {
+		comm = field($0, "comm=")
+		if (comm != "frameloop" && comm != "cyclictest") next
+		pid = field($0, "pid=")
+		waking[pid] = ts_of($0); waking_cpu[pid] = cpu_of($0); name[pid] = comm
+		next
+	}
+	/sched_wakeup:/ {
+		pid = field($0, "pid=")
+		if (pid in waking) wakeup[pid] = ts_of($0)
+		next
+	}
+	/sched_switch:/ {
+		pid = field($0, "next_pid=")
+		if (!(pid in waking) || !(pid in wakeup)) next
+		thread = pid == fl ? "flmain" : (name[pid] == "frameloop" ? "flrender" : "cyc")
+		place = cpu_of($0) == waking_cpu[pid] ? "local" : "remote"
+		printf "D %s %s %s %s %.1f %.1f %s\n", sched, rep, thread, place,
+			(wakeup[pid] - waking[pid]) * 1e6, (ts_of($0) - wakeup[pid]) * 1e6, field($0, "prev_comm=")
+		delete waking[pid]; delete wakeup[pid]
+	}' "$TRACE/trace"
+}
+
+# session SCHED REP: the load, the two tools and the trace under SCHED.
+session() {
+	stress-ng --cpu 2 --cpu-method int64 --quiet &
+	_hogs=$!
+	sleep 1
+	echo >"$TRACE/trace"
+	echo 1 >"$TRACE/tracing_on"
+	frameloop --hz 60 -d 8 -w "$MAIN_LOOPS" --render --render-loops "$RENDER_LOOPS" -j /tmp/fl.json >/dev/null 2>&1 &
+	_fl=$!
+	cyclictest --policy=other -i 2000 -D 8 -q >/dev/null 2>&1 &
+	_cyc=$!
+	wait "$_fl"
+	wait "$_cyc"
+	echo 0 >"$TRACE/tracing_on"
+	kill "$_hogs"
+	wait "$_hogs" 2>/dev/null
+	wakeups "$1" "$2" "$_fl" >"/tmp/wakeups.$1.$2"
+}
+
+# percentiles COLUMN Q...: nearest-rank percentiles of a column of /tmp/rows.
+percentiles() {
+	_col=$1
+	shift
+	awk -v c="$_col" '{ print $c }' /tmp/rows | sort -n |
+		awk -v qs="$*" '{ v[NR] = $1 } END { n = split(qs, q, " "); s = "";
+			for (i = 1; i <= n; i++) s = s (i > 1 ? "/" : "") sprintf("%.0f", v[int(NR * q[i]) + 1]); print s }'
+}
+
+summary() {
+	for thread in flmain flrender cyc; do
+		for place in local remote all; do
+			pattern="^D $1 [0-9]* $thread "
+			[ "$place" = all ] || pattern="$pattern$place "
+			cat /tmp/wakeups."$1".* | grep "$pattern" >/tmp/rows
+			n=$(wc -l </tmp/rows)
+			[ "$n" -gt 0 ] || continue
+			echo "SUM $1 $thread $place n=$n waking->wakeup p50/p99=$(percentiles 6 0.5 0.99)" \
+				"wakeup->run p50/p90/p99=$(percentiles 7 0.5 0.9 0.99)"
+		done
+	done
+}
+
+SCHEDS="eevdf"
+for bin in /usr/bin/scx-rustland /usr/bin/scx-rustland-*; do
+	[ -x "$bin" ] && SCHEDS="$SCHEDS ${bin##*/}"
+done
+for rep in 1 2 3; do
+	for sched in $SCHEDS; do
+		if [ "$sched" != eevdf ]; then
+			"$sched" >"/tmp/$sched.log" 2>&1 &
+			_daemon=$!
+			check "$sched attached (rep $rep)" wait_for_state enabled 120 || continue
+			sleep 1
+		fi
+		log "rep $rep: $sched"
+		session "$sched" "$rep"
+		if [ "$sched" != eevdf ]; then
+			kill -INT "$_daemon"
+			wait "$_daemon"
+		fi
+	done
+done
+for sched in $SCHEDS; do summary "$sched"; done
+finish
