@@ -332,6 +332,19 @@ static bool report(struct task_struct *p, struct task_ctx *tctx, u32 flags)
 }
 
 /*
+ * Whether the task's next record may go now: the first at once, then one
+ * per RL_REPORT_INTERVAL_NS, which carries what happened in between (the
+ * wakeups, the CPU time). A wakeup that preempts a busy task ends that
+ * task's slice, and the record of it would be on the woken task's way to
+ * the CPU.
+ */
+static bool report_due(const struct task_ctx *tctx)
+{
+	return !tctx->last_report_ts ||
+	       bpf_ktime_get_ns() - tctx->last_report_ts >= RL_REPORT_INTERVAL_NS;
+}
+
+/*
  * The task's place in the vtime-ordered DSQs. Its vtime is its weighted CPU
  * time (charged in ops.stopping), kept within one slice of the clock: a task
  * back from a long sleep is brought up to one slice behind it, so it goes ahead of busy tasks but
@@ -512,6 +525,13 @@ s32 BPF_STRUCT_OPS(rustland_select_cpu, struct task_struct *p, s32 prev_cpu,
 
 	if (full_user || is_usersched_task(p))
 		return prev_cpu;
+	/*
+	 * Every CPU runs one of our tasks: none is idle, and the kernel's
+	 * search would come back with prev_cpu after scanning for one (about
+	 * 8 µs of each loaded wakeup under TCG).
+	 */
+	if (nr_running >= scx_bpf_nr_cpu_ids())
+		return prev_cpu;
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 	if (is_idle) {
@@ -544,8 +564,9 @@ static void enqueue_usersched(struct task_struct *p, u64 enq_flags)
 /*
  * ops.enqueue: a task became runnable and no idle CPU took it in
  * select_cpu, or its slice ended. Default mode: it is queued here, with the
- * parameters the policy published for it, and a slice-end is reported so
- * the policy sees busy tasks; -u: it goes to user space for a decision.
+ * parameters the policy published for it, and slice ends are reported (as
+ * often as report_due allows) so the policy sees busy tasks; -u: it goes to
+ * user space for a decision.
  */
 void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 {
@@ -573,7 +594,7 @@ void BPF_STRUCT_OPS(rustland_enqueue, struct task_struct *p, u64 enq_flags)
 	if (enq_flags & SCX_ENQ_WAKEUP) {
 		if (preempt_for_wakeup(p, wakeup_class(tctx), enq_flags))
 			return;
-	} else if (!report(p, tctx, 0)) {
+	} else if (report_due(tctx) && !report(p, tctx, 0)) {
 		count(&nr_sched_congested);
 	}
 	queue_by_deadline(p, tctx, enq_flags);
@@ -875,8 +896,7 @@ void BPF_STRUCT_OPS(rustland_runnable, struct task_struct *p, u64 enq_flags)
 		return;
 	tctx->unreported_wakeups++;
 	tctx->unreported_burst_ns += tctx->burst_ns;
-	if (full_user || (tctx->last_report_ts &&
-			  bpf_ktime_get_ns() - tctx->last_report_ts < RL_REPORT_INTERVAL_NS))
+	if (full_user || !report_due(tctx))
 		return;
 	if (!report(p, tctx, RL_QUEUED_WAKEUP))
 		count(&nr_sched_congested);
