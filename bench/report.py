@@ -124,8 +124,9 @@ def parse_phase(base, phase, cfg):
     # The daemon's counters over the phase (scx-rustland only; older suites
     # read them once a session).
     daemon = Path(f"{base}-daemon.out")
-    if out and daemon.exists():
-        out.update({key: int(value) for key, value in re.findall(r"(starved)=(\d+)", daemon.read_text())})
+    found = re.search(r"starved=(\d+)", daemon.read_text()) if out and daemon.exists() else None
+    if found:
+        out["starved"] = int(found.group(1))
     return out
 
 
