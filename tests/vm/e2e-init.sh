@@ -116,6 +116,7 @@ done
 sleep 1.5
 pre_after=$(last_stat preemptions)
 assert_eq "hackbench ran 20 times" 20 "$i"
+assert_match "the preemption counter was read before and after" '^[0-9]+ [0-9]+$' "$pre_before $pre_after"
 check "20 hackbench runs made fewer than 2500 preemptions ($pre_before -> $pre_after)" \
 	[ $((${pre_after:-0} - ${pre_before:-0})) -lt 2500 ]
 
