@@ -104,8 +104,10 @@ check "a waiting interactive wakeup ended a slice at a tick (tick_preemptions $t
 # hackbench's workers wake each other: a worker displaced by a wakeup runs
 # slice_us_min before the next unheld wakeup may displace it. Measured in
 # this VM, 20 runs: 11 532 and 32 007 preemptions without that rule (the
-# build of 268aa03: storms that made runs 2-7x slower), 850 and 655 with it
-# (docs/benchmarks.md). A count, no timing.
+# build of 268aa03: storms that made runs 2-7x slower); with it 474-2 272
+# in 16 windows of 20 runs, the highest with one run at twice the median
+# (docs/scheduler.md). The bound sits halfway between, on a log scale:
+# 2 500 was too close to what the rule allows. A count, no timing.
 log "hackbench 20 times: preemptions stay clear of a storm"
 pre_before=$(last_stat preemptions)
 i=0
@@ -117,8 +119,8 @@ sleep 1.5
 pre_after=$(last_stat preemptions)
 assert_eq "hackbench ran 20 times" 20 "$i"
 assert_match "the preemption counter was read before and after" '^[0-9]+ [0-9]+$' "$pre_before $pre_after"
-check "20 hackbench runs made fewer than 2500 preemptions ($pre_before -> $pre_after)" \
-	[ $((${pre_after:-0} - ${pre_before:-0})) -lt 2500 ]
+check "20 hackbench runs made fewer than 5000 preemptions ($pre_before -> $pre_after)" \
+	[ $((${pre_after:-0} - ${pre_before:-0})) -lt 5000 ]
 
 # --- Clean detach on SIGINT and SIGTERM --------------------------------------
 for sig in INT TERM; do
