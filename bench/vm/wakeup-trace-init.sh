@@ -20,6 +20,8 @@
 # Output: a line per scheduler, thread and placement:
 #   SUM <sched> <flmain|flrender|cyc> <local|remote|all> n=<wakeups>
 #       waking->wakeup p50/p99=<us> wakeup->run p50/p90/p99=<us>
+# and, per scheduler and thread, what ran last before its waits over 1 ms:
+#   LONG <sched> <thread> >1ms after <comm>: <count>
 . /usr/lib/scx-vm/guest-lib.sh
 guest_setup
 guest_watchdog 900
@@ -111,6 +113,10 @@ summary() {
 			echo "SUM $1 $thread $place n=$n waking->wakeup p50/p99=$(percentiles 6 0.5 0.99)" \
 				"wakeup->run p50/p90/p99=$(percentiles 7 0.5 0.9 0.99)"
 		done
+		# Who had the CPU last before the long waits: the task switched out for it.
+		cat /tmp/wakeups."$1".* | grep "^D $1 [0-9]* $thread " |
+			awk -v s="$1" -v t="$thread" '$7 > 1000 { n[$8]++ }
+				END { for (c in n) printf "LONG %s %s >1ms after %s: %d\n", s, t, c, n[c] }'
 	done
 }
 
