@@ -105,7 +105,7 @@ check "a waiting interactive wakeup ended a slice at a tick (tick_preemptions $t
 # slice_us_min before the next unheld wakeup may displace it. Measured in
 # this VM, 20 runs: 11 532 and 32 007 preemptions without that rule (the
 # build of 268aa03: storms that made runs 2-7x slower); with it 474-2 272
-# in 16 windows of 20 runs, the highest with one run at twice the median
+# in 16 windows of 20 runs, the highest with one run at 2.3x the median
 # (docs/scheduler.md). The bound sits halfway between, on a log scale:
 # 2 500 was too close to what the rule allows. A count, no timing.
 log "hackbench 20 times: preemptions stay clear of a storm"
