@@ -382,9 +382,18 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
  * just started made them preempt each other tens of thousands of times a
  * run, slower than EEVDF. A CPU hog is past that bound almost always, so a
  * frame loop still preempts it at once. Held wakeups preempt at once.
+ *
+ * A task pinned to one CPU has no other CPU to go to: it also preempts a
+ * task of its own class, and any running burst however young, unless the
+ * running task was just displaced. Otherwise cyclictest waited out the
+ * frame loop's whole burst (1-2 ms) behind it; EEVDF lets such a wakeup in
+ * by its deadline. Unpinned tasks that wake each other (hackbench) still
+ * find another CPU or wait.
  */
 static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 now)
 {
+	bool pinned = p->nr_cpus_allowed == 1;
+
 	if (cpu >= RL_MAX_CPUS)
 		return false;
 	/*
@@ -393,11 +402,14 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 n
 	 */
 	asm volatile("" : "+r"(cpu));
 	cpu &= RL_MAX_CPUS - 1;
-	if (class == RL_CLASS_INTERACTIVE &&
-	    (now - cpu_burst_since[cpu] < slice_min_ns || now < cpu_protected_until[cpu]))
+	if (cpu_class[cpu] > class || (cpu_class[cpu] == class && !pinned))
 		return false;
-	return cpu_class[cpu] < class && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
-	       cpu_takes_tasks(cpu) && !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
+	if ((class == RL_CLASS_INTERACTIVE || cpu_class[cpu] == class) && now < cpu_protected_until[cpu])
+		return false;
+	if (class == RL_CLASS_INTERACTIVE && !pinned && now - cpu_burst_since[cpu] < slice_min_ns)
+		return false;
+	return bpf_cpumask_test_cpu(cpu, p->cpus_ptr) && cpu_takes_tasks(cpu) &&
+	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
 }
 
 /*

@@ -86,15 +86,23 @@ assert_match "BPF scheduled tasks itself (kernel_dispatches=$kernel)" '^[1-9][0-
 assert_eq "no decision waited in user space (default mode)" 0 "$(last_stat user_dispatches)"
 assert_eq "no page fault in the scheduling thread" 0 "$(last_stat page_faults)"
 
-# Two interactive tasks on CPU 0: cyclictest, and a stress-ng worker that
-# runs 3-ms bursts at 30% load. A cyclictest wakeup cannot preempt the
-# worker (same class), so it waits; ops.tick ends the worker's slice for it.
-log "interactive wakeups behind an interactive task: cyclictest and a 30% stress-ng worker on CPU 0"
+# Interactive tasks only: cyclictest, and two stress-ng workers that run
+# 3-ms bursts at 30% load. When both CPUs run a worker, a cyclictest wakeup
+# cannot preempt either (same class), so it waits; ops.tick ends a worker's
+# slice for it. cyclictest pins its thread to CPU 0, and a pinned wakeup may
+# preempt its own class, so the thread is let onto both CPUs (mask 3).
+log "interactive wakeups behind interactive tasks: cyclictest and two 30% stress-ng workers"
 ticks_before=$(last_stat tick_preemptions)
-stress-ng --cpu 1 --cpu-load 30 --cpu-load-slice 3 --taskset 0 --timeout 8s --quiet &
+stress-ng --cpu 2 --cpu-load 30 --cpu-load-slice 3 --timeout 8s --quiet &
 load=$!
 sleep 2
-cyclictest -a 0 --policy=other -i 1000 -D 5 -q >/dev/null
+cyclictest --policy=other -i 1000 -D 5 -q >/dev/null &
+cyc=$!
+sleep 0.5
+for task in /proc/"$cyc"/task/*; do taskset -p 3 "${task##*/}" >/dev/null; done
+check "cyclictest's threads may run on both CPUs" \
+	[ "$(grep -h Cpus_allowed_list /proc/"$cyc"/task/*/status | sort -u | awk '{ print $2 }')" = 0-1 ]
+wait "$cyc"
 wait "$load"
 sleep 1.5
 ticks_after=$(last_stat tick_preemptions)
