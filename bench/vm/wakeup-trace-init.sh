@@ -1,7 +1,9 @@
 #!/bin/sh
 # wakeup-trace-init.sh - /init of a diagnostic VM: where a wakeup's time goes,
 # EEVDF against one or more scx-rustland builds, from the kernel's own
-# tracepoints (sched_waking, sched_wakeup, sched_switch).
+# tracepoints (hrtimer_start, hrtimer_expire_entry, sched_waking,
+# sched_wakeup, sched_switch), on the CLOCK_MONOTONIC trace clock so that a
+# sleep's target and the events share one time line.
 #
 # Under two CPU hogs, the frame loop at 60 Hz (10% and 5% of a frame on its
 # main and render threads) and cyclictest --policy=other -i 2000 run 8 s
@@ -10,7 +12,11 @@
 # cyclictest it splits the time into waking -> wakeup (select_cpu and the
 # enqueue: the scheduler's decision) and wakeup -> running (the wait for the
 # CPU: a preemption, or a slice), and says whether the task ran on the CPU
-# that woke it ("local") or on another one ("remote": an IPI away).
+# that woke it ("local") or on another one ("remote": an IPI away). For a
+# wakeup by the task's own sleep timer (the frame loop's main thread,
+# cyclictest) it adds target -> expiry (the timer interrupt's delay: the
+# timer's slack, and any time the CPU ran with interrupts off) and
+# expiry -> waking.
 #
 #   tests/vm/mkinitramfs.sh -o I.cpio.zst -i bench/vm/wakeup-trace-init.sh \
 #       -b BUILD/src/scx-rustland -b OTHER/src/scx-rustland:/usr/bin/scx-rustland-other \
@@ -20,6 +26,9 @@
 # Output: a line per scheduler, thread and placement:
 #   SUM <sched> <flmain|flrender|cyc> <local|remote|all> n=<wakeups>
 #       waking->wakeup p50/p99=<us> wakeup->run p50/p90/p99=<us>
+#   TIMER <sched> <flmain|cyc> n=<timer wakeups> target->expiry p50/p90/p99=<us>
+#       expiry->waking p50/p99=<us> target->running p50/p90/p99=<us>
+#   TLATE <sched> <thread> expiry >300us late, CPU running <comm>: <count>
 # and, per scheduler and thread, what ran last before its waits over 1 ms:
 #   LONG <sched> <thread> >1ms after <comm>: <count>
 . /usr/lib/scx-vm/guest-lib.sh
@@ -29,9 +38,13 @@ guest_watchdog 900
 TRACE=/sys/kernel/tracing
 mount -t tracefs nodev "$TRACE" 2>/dev/null
 echo 32768 >"$TRACE/buffer_size_kb"
-for event in sched_waking sched_wakeup sched_switch; do
-	echo 1 >"$TRACE/events/sched/$event/enable"
+echo mono >"$TRACE/trace_clock"
+for event in sched/sched_waking sched/sched_wakeup sched/sched_switch \
+	timer/hrtimer_start timer/hrtimer_expire_entry; do
+	echo 1 >"$TRACE/events/$event/enable"
 done
+# Only the sleeps of the measured tools; every expiry, as the owner is not in its record.
+echo 'comm == "frameloop" || comm == "cyclictest"' >"$TRACE/events/timer/hrtimer_start/filter"
 echo 0 >"$TRACE/tracing_on"
 
 LOOPS_PER_MS=$(frameloop --calibrate | sed -n 's/.*"loops_per_ms":\([0-9.]*\).*/\1/p')
@@ -39,7 +52,9 @@ MAIN_LOOPS=$(awk -v l="$LOOPS_PER_MS" 'BEGIN { printf "%d", l * 1000 / 60 * 0.10
 RENDER_LOOPS=$(awk -v l="$LOOPS_PER_MS" 'BEGIN { printf "%d", l * 1000 / 60 * 0.05 }')
 
 # wakeups SCHED REP FRAMELOOP_PID: one line per traced wakeup,
-# "D sched rep thread placement waking->wakeup_us wakeup->run_us prev_comm".
+# "D sched rep thread placement waking->wakeup_us wakeup->run_us prev_comm
+# target->expiry_us expiry->waking_us comm_at_expiry" (the last three "-"
+# for a wakeup that was not its own sleep timer's).
 wakeups() {
 	awk -v sched="$1" -v rep="$2" -v fl="$3" '
 	function field(line, key,   i, v) {
@@ -51,10 +66,37 @@ wakeups() {
 	}
 	function cpu_of(line,   c) { c = line; sub(/.*\[/, "", c); return substr(c, 1, 3) + 0 }
 	function ts_of(line,   t) { t = line; sub(/.*\] [^ ]* +/, "", t); sub(/:.*/, "", t); return t }
+	# The running task of a line: "comm-pid" before the CPU column.
+	function task_of(line,   t) { t = line; sub(/^ +/, "", t); sub(/ +\[.*/, "", t); return t }
+	function pid_of_task(t) { sub(/.*-/, "", t); return t }
+	function comm_of_task(t) { sub(/-[0-9]+$/, "", t); return t }
+	# A sleep target: the soft expiry of the latest timer the task started.
+	# (Timer addresses print hashed, all alike, early after boot: an expiry
+	# is matched to its owner by the wakeup it raises on the same CPU.)
+	/hrtimer_start:/ {
+		if (field($0, "function=") == "hrtimer_wakeup")
+			target_of[pid_of_task(task_of($0))] = field($0, "softexpires=")
+		next
+	}
+	/hrtimer_expire_entry:/ {
+		c = cpu_of($0)
+		if (field($0, "function=") != "hrtimer_wakeup") { delete expiry_now[c]; next }
+		expiry_now[c] = field($0, "now="); expiry_ts[c] = ts_of($0)
+		expiry_comm[c] = comm_of_task(task_of($0))
+		next
+	}
 	/sched_waking:/ {
+		c = cpu_of($0)
+		pid = field($0, "pid=")
+		by_timer[pid] = (c in expiry_now) && (pid in target_of)
+		if (by_timer[pid]) {
+			timer_late[pid] = sprintf("%.1f %.1f %s", (expiry_now[c] - target_of[pid]) / 1e3,
+				(ts_of($0) - expiry_ts[c]) * 1e6, expiry_comm[c])
+			from_target[pid] = target_of[pid] / 1e9
+		}
+		delete expiry_now[c]
 		comm = field($0, "comm=")
 		if (comm != "frameloop" && comm != "cyclictest") next
-		pid = field($0, "pid=")
 		waking[pid] = ts_of($0); waking_cpu[pid] = cpu_of($0); name[pid] = comm
 		next
 	}
@@ -68,8 +110,10 @@ wakeups() {
 		if (!(pid in waking) || !(pid in wakeup)) next
 		thread = pid == fl ? "flmain" : (name[pid] == "frameloop" ? "flrender" : "cyc")
 		place = cpu_of($0) == waking_cpu[pid] ? "local" : "remote"
-		printf "D %s %s %s %s %.1f %.1f %s\n", sched, rep, thread, place,
-			(wakeup[pid] - waking[pid]) * 1e6, (ts_of($0) - wakeup[pid]) * 1e6, field($0, "prev_comm=")
+		printf "D %s %s %s %s %.1f %.1f %s %s %s\n", sched, rep, thread, place,
+			(wakeup[pid] - waking[pid]) * 1e6, (ts_of($0) - wakeup[pid]) * 1e6, field($0, "prev_comm="),
+			by_timer[pid] ? timer_late[pid] : "- - -",
+			by_timer[pid] ? sprintf("%.1f", (ts_of($0) - from_target[pid]) * 1e6) : "-"
 		delete waking[pid]; delete wakeup[pid]
 	}' "$TRACE/trace"
 }
@@ -113,6 +157,16 @@ summary() {
 			echo "SUM $1 $thread $place n=$n waking->wakeup p50/p99=$(percentiles 6 0.5 0.99)" \
 				"wakeup->run p50/p90/p99=$(percentiles 7 0.5 0.9 0.99)"
 		done
+		# Wakeups by the task's own sleep timer, from the target on.
+		cat /tmp/wakeups."$1".* | grep "^D $1 [0-9]* $thread " | awk '$9 != "-"' >/tmp/rows
+		n=$(wc -l </tmp/rows)
+		if [ "$n" -gt 0 ]; then
+			echo "TIMER $1 $thread n=$n target->expiry p50/p90/p99=$(percentiles 9 0.5 0.9 0.99)" \
+				"expiry->waking p50/p99=$(percentiles 10 0.5 0.99)" \
+				"target->running p50/p90/p99=$(percentiles 12 0.5 0.9 0.99)"
+			awk -v s="$1" -v t="$thread" '$9 > 300 { n[$11]++ }
+				END { for (c in n) printf "TLATE %s %s expiry >300us late, CPU running %s: %d\n", s, t, c, n[c] }' /tmp/rows
+		fi
 		# Who had the CPU last before the long waits: the task switched out for it.
 		cat /tmp/wakeups."$1".* | grep "^D $1 [0-9]* $thread " |
 			awk -v s="$1" -v t="$thread" '$7 > 1000 { n[$8]++ }
