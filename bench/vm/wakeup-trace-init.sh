@@ -21,7 +21,7 @@
 #   tests/vm/mkinitramfs.sh -o I.cpio.zst -i bench/vm/wakeup-trace-init.sh \
 #       -b BUILD/src/scx-rustland -b OTHER/src/scx-rustland:/usr/bin/scx-rustland-other \
 #       -b BUILD/bench/frameloop/frameloop
-#   tests/vm/boot.sh -i I.cpio.zst -t 900 | grep '^SUM'
+#   tests/vm/boot.sh -R -i I.cpio.zst -t 900 | grep '^SUM\|^TIMER\|^TLATE\|^LONG'
 #
 # Output: a line per scheduler, thread and placement:
 #   SUM <sched> <flmain|flrender|cyc> <local|remote|all> n=<wakeups>
