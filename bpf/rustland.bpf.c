@@ -57,6 +57,7 @@ volatile u64 nr_user_dispatches;	/* decisions of user space applied (-u) */
 volatile u64 nr_kernel_dispatches;	/* tasks queued by BPF with the policy's parameters */
 volatile u64 nr_param_updates;		/* task parameters user space published and BPF applied */
 volatile u64 nr_preemptions;		/* wakeups that preempted a task of a lower class */
+volatile u64 nr_pinned_preemptions;	/* of those, pinned wakeups that preempted their own class */
 volatile u64 nr_cancel_dispatches;	/* stale decisions dropped (generation) */
 volatile u64 nr_bounce_dispatches;	/* decisions for a CPU the task may not use */
 volatile u64 nr_failed_dispatches;	/* decisions or parameters for a task that no longer exists */
@@ -468,6 +469,8 @@ static bool preempt_for_wakeup(struct task_struct *p, u8 class, u64 enq_flags)
 	if (cpu < 0)
 		return false;
 	count(&nr_preemptions);
+	if (cpu_class[cpu_slot(cpu)] == class)
+		count(&nr_pinned_preemptions);
 	cpu_preempted[cpu_slot(cpu)] = true;
 	if (cpu == scx_bpf_task_cpu(p)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_max_ns, enq_flags | SCX_ENQ_PREEMPT);

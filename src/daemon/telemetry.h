@@ -25,6 +25,7 @@ struct Telemetry {
     std::uint64_t kernel_dispatches = 0;
     std::uint64_t param_updates = 0;
     std::uint64_t preemptions = 0;
+    std::uint64_t pinned_preemptions = 0;
     std::uint64_t tick_preemptions = 0;
     std::uint64_t cancelled = 0;
     std::uint64_t bounced = 0;

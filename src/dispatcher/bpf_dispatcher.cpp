@@ -232,6 +232,7 @@ KernelCounters BpfDispatcher::counters() const {
     c.kernel_dispatches = load_shared(bss->nr_kernel_dispatches);
     c.param_updates = load_shared(bss->nr_param_updates);
     c.preemptions = load_shared(bss->nr_preemptions);
+    c.pinned_preemptions = load_shared(bss->nr_pinned_preemptions);
     c.tick_preemptions = load_shared(bss->nr_tick_preemptions);
     c.cancelled = load_shared(bss->nr_cancel_dispatches);
     c.bounced = load_shared(bss->nr_bounce_dispatches);

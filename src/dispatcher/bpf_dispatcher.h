@@ -49,7 +49,8 @@ struct KernelCounters {
     std::uint64_t queued = 0;  // records in the ring the scheduling thread has not drained
     std::uint64_t running = 0;
     std::uint64_t user_dispatches = 0, kernel_dispatches = 0, param_updates = 0, preemptions = 0;
-    std::uint64_t tick_preemptions = 0;  // slices ended at a tick for a waiting interactive wakeup
+    std::uint64_t pinned_preemptions = 0;  // of preemptions: a pinned wakeup over its own class
+    std::uint64_t tick_preemptions = 0;    // slices ended at a tick for a waiting interactive wakeup
     std::uint64_t cancelled = 0, bounced = 0, failed = 0, congested = 0, exit_drops = 0, heartbeats = 0;
     std::uint64_t starved = 0;  // tasks run out of deadline order, queued past the starvation bound
 };

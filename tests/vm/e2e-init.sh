@@ -109,6 +109,22 @@ ticks_after=$(last_stat tick_preemptions)
 check "a waiting interactive wakeup ended a slice at a tick (tick_preemptions $ticks_before -> $ticks_after)" \
 	[ "${ticks_after:-0}" -gt "${ticks_before:-0}" ]
 
+# The same workers with cyclictest's thread pinned to CPU 0: a wakeup that
+# may run on one CPU only preempts a task of its own class there
+# (can_preempt_on), where an unpinned one would wait for a tick. Counted
+# apart from the other preemptions, so the check fails without the rule.
+log "pinned interactive wakeups behind interactive tasks: cyclictest on CPU 0 and two 30% stress-ng workers"
+pinned_before=$(last_stat pinned_preemptions)
+stress-ng --cpu 2 --cpu-load 30 --cpu-load-slice 3 --timeout 6s --quiet &
+load=$!
+sleep 2
+cyclictest --policy=other -i 1000 -D 3 -q -a 0 >/dev/null
+wait "$load"
+sleep 1.5
+pinned_after=$(last_stat pinned_preemptions)
+check "a pinned wakeup preempted a task of its own class (pinned_preemptions $pinned_before -> $pinned_after)" \
+	[ "${pinned_after:-0}" -gt "${pinned_before:-0}" ]
+
 # hackbench's workers wake each other: a worker displaced by a wakeup runs
 # slice_us_min before the next unheld wakeup may displace it. Measured in
 # this VM, 20 runs: 11 532 and 32 007 preemptions without that rule (the
