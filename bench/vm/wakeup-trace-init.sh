@@ -23,6 +23,13 @@
 #       -b BUILD/bench/frameloop/frameloop
 #   tests/vm/boot.sh -R -i I.cpio.zst -t 900 | grep '^SUM\|^TIMER\|^TLATE\|^LONG'
 #
+# With these added to the initramfs, a scheduler "held" joins the rotation:
+# /usr/bin/scx-rustland with both tools held through D-Bus (`scx-rustlandctl
+# run`, as the suite's held rows):
+#       -b BUILD/src/ctl/scx-rustlandctl -b "$(command -v dbus-daemon)" \
+#       -f bench/vm/dbus-system.conf:/etc/dbus-1/bench-system.conf \
+#       -f dbus/org.scx.Rustland1.conf:/etc/dbus-1/system.d/org.scx.Rustland1.conf
+#
 # Output: a line per scheduler, thread and placement:
 #   SUM <sched> <flmain|flrender|cyc> <local|remote|all> n=<wakeups>
 #       waking->wakeup p50/p99=<us> wakeup->run p50/p90/p99=<us>
@@ -34,6 +41,16 @@
 . /usr/lib/scx-vm/guest-lib.sh
 guest_setup
 guest_watchdog 900
+
+HELD=""
+if [ -x /usr/bin/scx-rustlandctl ] && [ -f /etc/dbus-1/bench-system.conf ]; then
+	# sd-bus clients and the daemon want a machine id.
+	od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >/etc/machine-id
+	mkdir -p /run/dbus
+	check "dbus-daemon started" dbus-daemon --config-file=/etc/dbus-1/bench-system.conf --fork --nopidfile &&
+		HELD=held
+	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
+fi
 
 TRACE=/sys/kernel/tracing
 mount -t tracefs nodev "$TRACE" 2>/dev/null
@@ -51,7 +68,7 @@ LOOPS_PER_MS=$(frameloop --calibrate | sed -n 's/.*"loops_per_ms":\([0-9.]*\).*/
 MAIN_LOOPS=$(awk -v l="$LOOPS_PER_MS" 'BEGIN { printf "%d", l * 1000 / 60 * 0.10 }')
 RENDER_LOOPS=$(awk -v l="$LOOPS_PER_MS" 'BEGIN { printf "%d", l * 1000 / 60 * 0.05 }')
 
-# wakeups SCHED REP FRAMELOOP_PID: one line per traced wakeup,
+# wakeups SCHED REP FRAMELOOP_MAIN_TID: one line per traced wakeup,
 # "D sched rep thread placement waking->wakeup_us wakeup->run_us prev_comm
 # target->expiry_us expiry->waking_us comm_at_expiry" (the last three "-"
 # for a wakeup that was not its own sleep timer's).
@@ -120,21 +137,26 @@ wakeups() {
 
 # session SCHED REP: the load, the two tools and the trace under SCHED.
 session() {
+	_hold=""
+	[ "$1" != held ] || _hold="scx-rustlandctl run --app-id trace --reason diagnostic --strict --"
 	stress-ng --cpu 2 --cpu-method int64 --quiet &
 	_hogs=$!
 	sleep 1
 	echo >"$TRACE/trace"
 	echo 1 >"$TRACE/tracing_on"
-	frameloop --hz 60 -d 8 -w "$MAIN_LOOPS" --render --render-loops "$RENDER_LOOPS" -j /tmp/fl.json >/dev/null 2>&1 &
+	$_hold frameloop --hz 60 -d 8 -w "$MAIN_LOOPS" --render --render-loops "$RENDER_LOOPS" -j /tmp/fl.json >/dev/null 2>&1 &
 	_fl=$!
-	cyclictest --policy=other -i 2000 -D 8 -q >/dev/null 2>&1 &
+	$_hold cyclictest --policy=other -i 2000 -D 8 -q >/dev/null 2>&1 &
 	_cyc=$!
+	# Held, the tools are children of scx-rustlandctl: find the frame loop itself.
+	sleep 0.5
+	_flmain=$(pidof frameloop)
 	wait "$_fl"
 	wait "$_cyc"
 	echo 0 >"$TRACE/tracing_on"
 	kill "$_hogs"
 	wait "$_hogs" 2>/dev/null
-	wakeups "$1" "$2" "$_fl" >"/tmp/wakeups.$1.$2"
+	wakeups "$1" "$2" "$_flmain" >"/tmp/wakeups.$1.$2"
 }
 
 # percentiles COLUMN Q...: nearest-rank percentiles of a column of /tmp/rows.
@@ -178,10 +200,13 @@ SCHEDS="eevdf"
 for bin in /usr/bin/scx-rustland /usr/bin/scx-rustland-*; do
 	[ -x "$bin" ] && SCHEDS="$SCHEDS ${bin##*/}"
 done
+SCHEDS="$SCHEDS $HELD"
 for rep in 1 2 3; do
 	for sched in $SCHEDS; do
 		if [ "$sched" != eevdf ]; then
-			"$sched" >"/tmp/$sched.log" 2>&1 &
+			_bin=$sched
+			[ "$sched" != held ] || _bin=scx-rustland
+			"$_bin" >"/tmp/$sched.log" 2>&1 &
 			_daemon=$!
 			check "$sched attached (rep $rep)" wait_for_state enabled 120 || continue
 			sleep 1
