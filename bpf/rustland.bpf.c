@@ -375,8 +375,8 @@ static u64 task_deadline(struct task_struct *p, const struct task_ctx *tctx)
 }
 
 /*
- * A CPU the task may use, with nothing queued locally and a task of a lower
- * class running. An interactive (unheld) wakeup preempts only a task that
+ * A CPU the task may use, with nothing queued locally (unless the task is
+ * pinned, below) and a task of a lower class running. An interactive (unheld) wakeup preempts only a task that
  * has run at least slice_min_ns in its current burst: two tasks that wake
  * each other (a pipe pair, hackbench's senders and receivers) are both
  * interactive to the policy, and letting each wakeup throw off a task that
@@ -409,8 +409,14 @@ static bool can_preempt_on(const struct task_struct *p, u32 cpu, u8 class, u64 n
 		return false;
 	if (class == RL_CLASS_INTERACTIVE && !pinned && now - cpu_burst_since[cpu] < slice_min_ns)
 		return false;
+	/*
+	 * Tasks queued locally run first; an unpinned wakeup does not pile up
+	 * behind them but looks for another CPU. A pinned one has none: it
+	 * preempts and runs right after them (a kernel worker, say), instead of
+	 * waiting for the running task's slice to end.
+	 */
 	return bpf_cpumask_test_cpu(cpu, p->cpus_ptr) && cpu_takes_tasks(cpu) &&
-	       !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu);
+	       (pinned || !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu));
 }
 
 /*
@@ -453,7 +459,8 @@ static s32 pick_preempt_cpu(const struct task_struct *p, u8 class)
  * is idle: run it now on a CPU running a task of a lower class, ahead of
  * it, instead of waiting for a slice to end. The displaced task goes back
  * to the DSQ in BPF, so preempting costs one context switch, not a round
- * trip. Only where nothing is queued locally, so such wakeups can't pile up.
+ * trip. Only where nothing is queued locally (but for a pinned task), so such
+ * wakeups can't pile up.
  * On the task's own CPU (whose runqueue it is being enqueued on),
  * SCX_ENQ_PREEMPT preempts as it is inserted, with no separate kick; for
  * another CPU's local DSQ the flag was not honored in a measured run (the
